@@ -1,0 +1,80 @@
+"""Assembles README.rst from the fragments in readme/.
+
+    python tools/readme.py          writes README.rst
+    python tools/readme.py --check  exits 1 when README.rst is out of date
+
+Each fragment is reStructuredText; its section title comes from SECTIONS,
+in that order. Fragments that do not exist are left out.
+"""
+
+import ast
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SECTIONS = [
+    ("DESCRIPTION.rst", None),
+    ("INSTALL.rst", "Set-up"),
+    ("CONFIGURE.rst", "Configuration"),
+    ("USAGE.rst", "Usage"),
+    ("BENCHMARKS.rst", "Benchmarks"),
+    ("FAULTS.rst", "Fault injection"),
+    ("ROADMAP.rst", "Known issues / Roadmap"),
+    ("HISTORY.rst", "Changelog"),
+    ("CONTRIBUTORS.rst", "Contributors"),
+]
+
+GENERATED_NOTE = (
+    ".. This file is generated from the fragments in readme/ by tools/readme.py;\n"
+    "   edit those and run ``python tools/readme.py``.\n"
+)
+
+
+def _title(text, char, overline=False):
+    line = char * len(text)
+    return f"{line}\n{text}\n{line}\n" if overline else f"{text}\n{line}\n"
+
+
+def build(root=ROOT):
+    """Returns the text README.rst should have."""
+    manifest = ast.literal_eval((root / "__manifest__.py").read_text())
+    parts = [
+        GENERATED_NOTE,
+        _title(manifest["name"], "=", overline=True),
+        (
+            f"{manifest['summary']}\n\n"
+            f"*Odoo {manifest['version'][:4]} addon* ``integration_gateway`` *- "
+            f"license {manifest['license']}*\n"
+        ),
+    ]
+    sections = []
+    for name, title in SECTIONS:
+        path = root / "readme" / name
+        if not path.is_file():
+            continue
+        text = path.read_text().strip() + "\n"
+        if title is None:
+            parts.append(text)
+        else:
+            sections.append(_title(title, "=") + "\n" + text)
+    if sections:
+        parts.append("**Table of contents**\n\n.. contents::\n   :local:\n")
+    parts.extend(sections)
+    return "\n".join(parts)
+
+
+def main(argv):
+    target = ROOT / "README.rst"
+    text = build()
+    if "--check" in argv:
+        if not target.is_file() or target.read_text() != text:
+            print("README.rst is out of date: run python tools/readme.py")
+            return 1
+        return 0
+    target.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

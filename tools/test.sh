@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs every check of the project: lint, a fresh test database with the addon
+# installed, then the whole suite (Odoo tests in the database, HTTP tests
+# against the real server, browser tours in Chromium, and the plain unit
+# tests of the ORM-free core) through pytest. Ends with pytest's summary.
+#
+#   IG_TEST_DB  test database name (default: integration_gateway_test)
+#   IG_REUSE_DB=1  update the addon in an existing test database instead of
+#               building a fresh one (quicker while developing)
+#   extra arguments are passed to pytest (e.g. -k rotation)
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+source "$REPO_ROOT/tools/postgres.sh"
+
+DB="${IG_TEST_DB:-integration_gateway_test}"
+CONF="$BUILD_DIR/odoo-test.conf"
+INSTALL_LOG="$BUILD_DIR/install.log"
+
+step() { say "$1 ($(( SECONDS - STEP_START ))s so far)"; }
+STEP_START=$SECONDS
+
+"$REPO_ROOT/tools/setup.sh"
+ensure_postgres
+write_odoo_config "$CONF" 8169
+step "set-up done"
+
+cd "$REPO_ROOT"
+"$VENV/bin/ruff" check --no-fix --quiet .
+"$VENV/bin/ruff" format --check --quiet .
+# pylint finds the addon as a package only under its technical name.
+(cd "$ADDONS_LINK_DIR" && "$VENV/bin/pylint" --rcfile="$REPO_ROOT/.pylintrc-mandatory" "$ADDON_NAME")
+step "lint passed"
+
+INSTALL=(-i "$ADDON_NAME") DONE="installed in a fresh"
+if [ "${IG_REUSE_DB:-}" = 1 ] && "$PY" -c "import psycopg2; psycopg2.connect(dbname='$DB').close()" 2>/dev/null; then
+    INSTALL=(-u "$ADDON_NAME") DONE="updated in the existing"
+else
+    "$PY" "$REPO_ROOT/tools/dropdb.py" "$DB"
+fi
+rm -f "$INSTALL_LOG"
+"$PY" "$(odoo_tree)/odoo-bin" -c "$CONF" -d "$DB" "${INSTALL[@]}" --stop-after-init \
+    --log-level=info --logfile="$INSTALL_LOG" \
+    || die "installing $ADDON_NAME failed; see $INSTALL_LOG"
+step "$ADDON_NAME $DONE database $DB"
+
+export IG_INSTALL_LOG="$INSTALL_LOG" IG_FORBID_SKIPS=1
+export PYTHONPATH="$REPO_ROOT/tools${PYTHONPATH:+:$PYTHONPATH}"
+# From the addons folder, so that pytest sees the addon under its technical
+# name (it would otherwise resolve the link to the checkout's folder name).
+cd "$ADDONS_LINK_DIR"
+exec "$PY" -m pytest -p no:cacheprovider -p pytest_strict \
+    --odoo-config="$CONF" --odoo-database="$DB" --odoo-http --odoo-log-level=warn \
+    "$ADDON_NAME/tests" "$@"
