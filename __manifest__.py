@@ -13,6 +13,9 @@
         "security/integration_gateway_groups.xml",
         "security/ir.model.access.csv",
         "views/res_config_settings_views.xml",
+        "views/integration_webhook_validator_views.xml",
+        "views/integration_webhook_rejection_views.xml",
+        "views/base_automation_views.xml",
         "views/integration_menus.xml",
     ],
     "assets": {

@@ -1,1 +1,1 @@
-
+from . import incoming_webhook
