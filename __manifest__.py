@@ -12,6 +12,7 @@
     "data": [
         "security/integration_gateway_groups.xml",
         "security/ir.model.access.csv",
+        "data/rate_limit_data.xml",
         "views/res_config_settings_views.xml",
         "views/integration_menus.xml",
     ],

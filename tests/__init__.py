@@ -1,2 +1,4 @@
 from . import test_menus
 from . import test_tour
+from . import test_auth_guard
+from . import test_rate_limiter
