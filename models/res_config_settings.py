@@ -24,6 +24,14 @@ class ResConfigSettings(models.TransientModel):
         help="Delivered webhooks, their attempts and recorded rejections older than "
         "this are removed by the daily clean-up.",
     )
+    integration_default_policy_id = fields.Many2one(
+        "integration.api.policy",
+        string="Default API Key Policy",
+        config_parameter="integration_gateway.default_policy_id",
+        help="The policy of API keys that have none. Empty: such keys keep "
+        "Odoo's own behaviour (everything their user may do).",
+    )
+
     integration_redis_url = fields.Char(
         string="Rate Limit Redis URL",
         config_parameter="integration_gateway.redis_url",
