@@ -12,6 +12,7 @@
     "data": [
         "security/integration_gateway_groups.xml",
         "security/ir.model.access.csv",
+        "data/rate_limit_data.xml",
         "security/integration_api_policy_security.xml",
         "views/integration_api_policy_views.xml",
         "views/res_users_apikeys_views.xml",

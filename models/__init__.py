@@ -5,4 +5,5 @@ from . import res_users
 from . import res_users_apikeys
 from . import res_users_apikeys_description
 from . import integration_api_key_wizard
+from . import integration_rate_limiter
 from . import ir_http

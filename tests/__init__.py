@@ -1,3 +1,5 @@
 from . import test_menus
 from . import test_tour
 from . import test_api_policy
+from . import test_auth_guard
+from . import test_rate_limiter
