@@ -444,6 +444,7 @@ class TestLegacyRpcPolicies(ApiPolicyCase):
         with self.refused(), self.assertRaises(xmlrpc.client.Fault) as caught:
             self.xmlrpc_common.authenticate(self.env.cr.dbname, login, token, {})
         self.assertEqual(caught.exception.faultCode, 4)
+        self.assertIn("refuses common.authenticate", caught.exception.faultString)
         self.partners_policy.allow_legacy_rpc = True
         uid = self.xmlrpc_common.authenticate(self.env.cr.dbname, login, token, {})
         self.assertEqual(uid, self.api_user.id)
