@@ -12,6 +12,11 @@
     "data": [
         "security/integration_gateway_groups.xml",
         "security/ir.model.access.csv",
+        "data/rate_limit_data.xml",
+        "security/integration_api_policy_security.xml",
+        "views/integration_api_policy_views.xml",
+        "views/res_users_apikeys_views.xml",
+        "views/integration_api_key_wizard_views.xml",
         "views/res_config_settings_views.xml",
         "views/integration_webhook_validator_views.xml",
         "views/integration_webhook_rejection_views.xml",
