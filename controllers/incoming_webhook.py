@@ -31,12 +31,19 @@ class IncomingWebhookController(BaseAutomationController):
         httprequest = request.httprequest
         call = validation.Call(
             mimetype=httprequest.mimetype,
-            address=validators._webhook_client_address(),
+            address=request.env["ir.http"]._integration_client_address(),
             headers=httprequest.headers,
             body=httprequest.get_data(),
         )
+        limit_headers = []
+
+        def rate_limit():
+            limit_headers.extend(
+                validator._webhook_check_rate_limit(settings, call.address)
+            )
+
         try:
-            accepted = settings.check_message(call)
+            accepted = settings.check_message(call, rate_limit=rate_limit)
         except validation.Rejection as rejection:
             return validator._webhook_reject(rule_uuid, rejection, body=call.body)
 
@@ -50,11 +57,15 @@ class IncomingWebhookController(BaseAutomationController):
             if not claim:
                 # The sender retries a message it could not see acknowledged:
                 # acknowledge it again, without running the automation twice.
-                return request.make_json_response({"status": "ok", "duplicate": True})
+                return request.make_json_response(
+                    {"status": "ok", "duplicate": True}, headers=limit_headers
+                )
         try:
             automation._execute_webhook(payload)
         except Exception:  # noqa: BLE001 (core answers any failure with 500)
             if claim:
                 messages._release(claim)
-            return request.make_json_response({"status": "error"}, status=500)
-        return request.make_json_response({"status": "ok"})
+            return request.make_json_response(
+                {"status": "error"}, status=500, headers=limit_headers
+            )
+        return request.make_json_response({"status": "ok"}, headers=limit_headers)

@@ -117,6 +117,7 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     content_types: tuple = ()
     networks: tuple = ()
+    rate_limits: tuple = ()  # of lib.ratelimit.Limit, counted by the caller
 
     def check_transport(self, content_length, mimetype, *, chunked=False):
         """Size and content type, from the headers only: the body is not

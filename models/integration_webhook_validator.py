@@ -4,7 +4,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 from odoo.http import request
 
-from ..lib import networks, standard_webhooks
+from ..lib import networks, ratelimit, standard_webhooks
 from ..lib import webhook_signatures as signatures
 from ..lib import webhook_validation as validation
 
@@ -113,6 +113,12 @@ class IntegrationWebhookValidator(models.Model):
         help="Addresses or CIDR networks calls may come from, separated by "
         "commas or new lines. Empty: any. Others are refused with 403.",
     )
+    rate_limit = fields.Char(
+        help="Calls accepted per client address, e.g. 100/minute; 5000/hour. "
+        "Counted per validator and address, so that forged calls from elsewhere "
+        "cannot spend a sender's quota. Empty: no limit. Calls over it are "
+        "refused with 429 and Retry-After.",
+    )
     automation_ids = fields.One2many(
         "base.automation",
         "webhook_validator_id",
@@ -197,6 +203,20 @@ class IntegrationWebhookValidator(models.Model):
                 raise ValidationError(
                     self.env._(
                         "Validator %(name)s, allowed content types: %(error)s",
+                        name=validator.name,
+                        error=exc,
+                    )
+                ) from exc
+
+    @api.constrains("rate_limit")
+    def _check_rate_limit(self):
+        for validator in self:
+            try:
+                ratelimit.parse_limits(validator.rate_limit)
+            except ValueError as exc:
+                raise ValidationError(
+                    self.env._(
+                        "Validator %(name)s, rate limit: %(error)s",
                         name=validator.name,
                         error=exc,
                     )
@@ -323,6 +343,7 @@ class IntegrationWebhookValidator(models.Model):
             max_body_bytes=self.max_body_bytes,
             content_types=validation.parse_content_types(self.allowed_content_types),
             networks=networks.parse_networks(self.allowed_networks),
+            rate_limits=ratelimit.parse_limits(self.rate_limit),
         )
 
     @api.model
@@ -365,7 +386,7 @@ class IntegrationWebhookValidator(models.Model):
             rejection,
             validator=self,
             webhook_uuid=webhook_uuid,
-            remote_addr=self._webhook_client_address(),
+            remote_addr=self.env["ir.http"]._integration_client_address(),
             headers=validation.recorded_headers(
                 httprequest.headers.items(),
                 settings.secrets,
@@ -377,11 +398,31 @@ class IntegrationWebhookValidator(models.Model):
             rejection.body(), status=rejection.status, headers=rejection.headers
         )
 
-    @api.model
-    def _webhook_client_address(self):
-        httprequest = request.httprequest
-        return networks.client_address(
-            httprequest.remote_addr,
-            httprequest.headers.get("X-Forwarded-For"),
-            tools.config["proxy_mode"],
-        )
+    def _webhook_check_rate_limit(self, settings, address):
+        """Counts the call against the validator's rate limit for
+        ``address``; raises Rejection over it. Returns the rate-limit
+        response headers (none without a limit)."""
+        self.ensure_one()
+        if not settings.rate_limits:
+            return []
+        key = f"webhook:{self.id}:{address}"
+        # A serialization failure runs the request again: the call was
+        # already counted, and is not counted twice.
+        counted = getattr(request, "integration_webhook_rate_decision", None)
+        if counted and counted[0] == key:
+            decision = counted[1]
+        else:
+            limiter = self.env["integration.rate.limiter"]
+            decision = limiter._hit(key, settings.rate_limits)
+            request.integration_webhook_rate_decision = (key, decision)
+        if decision is None:
+            return []
+        headers = ratelimit.decision_headers(decision)
+        if not decision.allowed:
+            raise validation.Rejection(
+                "rate_limit",
+                f"more than {decision.limit} calls from {address}; retry in "
+                f"{ratelimit.retry_after_seconds(decision)} seconds",
+                headers=headers,
+            )
+        return headers

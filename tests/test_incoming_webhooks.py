@@ -11,15 +11,20 @@ import json
 import socket
 import time
 from datetime import UTC, datetime
+from unittest.mock import patch
 from urllib.parse import urlencode
 
 from standardwebhooks.webhooks import Webhook
 
 from odoo import sql_db
 from odoo.tests import HttpCase, tagged
+from odoo.tools import config
 
 from odoo.addons.integration_gateway.lib import standard_webhooks as sw
 from odoo.addons.integration_gateway.lib import webhook_signatures as ws
+from odoo.addons.integration_gateway.models.integration_rate_limiter import (
+    own_cursor,
+)
 
 BASE_AUTOMATION_LOGGER = "odoo.addons.base_automation.models.base_automation"
 SECRET = "a-shared-secret-of-the-sender"
@@ -415,6 +420,51 @@ class TestIncomingWebhookChecks(WebhookCase):
         self.assertEqual(
             self._post(self.automation, body, self._signed(body)).status_code, 200
         )
+
+    def test_rate_limit_per_client_address(self):
+        """Counted per validator and address: calls from elsewhere, forged or
+        not, do not spend a sender's quota."""
+        self.validator.rate_limit = "2/minute"
+        self.addCleanup(self._forget_rate_limit_windows)
+        self.startPatcher(patch.dict(config.options, {"proxy_mode": True}))
+
+        def post(address, delivery):
+            body = _payload()
+            headers = self._signed(body, delivery, **{"X-Forwarded-For": address})
+            return self._post(self.automation, body, headers)
+
+        first = post("198.51.100.7", "a-1")
+        self.assertEqual(first.status_code, 200)
+        self.assertEqual(first.headers["RateLimit-Policy"], '"minute";q=2;w=60')
+        self.assertEqual(first.headers["X-RateLimit-Remaining"], "1")
+        # A forged call still counts: the limit comes before the signature.
+        forged = self._post(
+            self.automation,
+            _payload(),
+            {"X-Forwarded-For": "198.51.100.7", "X-GitHub-Delivery": "a-2"},
+        )
+        self.assertRefused(forged, 401, "signature")
+        refused = post("198.51.100.7", "a-3")
+        answer = self.assertRefused(refused, 429, "rate_limit")
+        self.assertIn("198.51.100.7", answer["message"])
+        self.assertGreaterEqual(int(refused.headers["Retry-After"]), 1)
+        self.assertEqual(refused.headers["X-RateLimit-Remaining"], "0")
+        self.assertEqual(post("203.0.113.20", "b-1").status_code, 200)
+        self.assertEqual(self._runs(), 2)
+        reasons = [
+            (r["reason"], r["remote_addr"]) for r in self._rejections(self.automation)
+        ]
+        self.assertEqual(
+            reasons,
+            [("signature", "198.51.100.7"), ("rate_limit", "198.51.100.7")],
+        )
+
+    def _forget_rate_limit_windows(self):
+        with own_cursor(self.env.cr.dbname) as cr:
+            cr.execute(
+                "DELETE FROM integration_rate_limit_counter WHERE key LIKE %s",
+                [f"webhook:{self.validator.id}:%"],
+            )
 
     # JSON and schema ----------------------------------------------------------------
 

@@ -49,6 +49,7 @@ class TestWebhookValidator(TransactionCase):
             "allowed_networks": ("10.0.0.0/8, 10.0.0.300", "'10.0.0.300' is not an IP"),
             "allowed_content_types": ("json", "'json' is not a media type"),
             "secret": ("whsec_not*base64", "whsec_ followed by base64"),
+            "rate_limit": ("100 per fortnight", "is not a rate limit"),
         }
         for field, (value, error) in refused.items():
             with (
