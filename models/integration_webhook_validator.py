@@ -240,6 +240,21 @@ class IntegrationWebhookValidator(models.Model):
                     )
                 )
 
+    @api.constrains("signature_scheme", "replay_protection", "message_id_header")
+    def _check_message_id_header(self):
+        for validator in self.filtered("replay_protection"):
+            if signatures.message_id_source(
+                validator.signature_scheme, validator.message_id_header
+            ):
+                continue
+            raise ValidationError(
+                self.env._(
+                    "Validator %(name)s: replay protection needs the name of the "
+                    "header that carries the sender's message id.",
+                    name=validator.name,
+                )
+            )
+
     @api.constrains("signature_scheme", "secret", "secondary_secret")
     def _check_secrets(self):
         for validator in self.sudo().filtered(

@@ -58,7 +58,10 @@ class TestWebhookValidator(TransactionCase):
             ):
                 self._create(**{field: value})
         with self.assertRaisesRegex(ValidationError, "name of the header"):
-            self._create(signature_scheme="custom_hmac")
+            self._create(signature_scheme="custom_hmac", replay_protection=False)
+        with self.assertRaisesRegex(ValidationError, "message id"):
+            self._create(signature_scheme="none")
+        self._create(signature_scheme="none", message_id_header="X-Event-Id")
         for field in ("max_body_bytes", "timestamp_tolerance", "replay_window"):
             with (
                 self.subTest(field=field),
