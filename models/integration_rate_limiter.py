@@ -133,6 +133,36 @@ class IntegrationRateLimiter(models.AbstractModel):
         return True
 
     @api.model
+    def _drain(self, prefix):
+        """Takes the tallies whose name starts with ``prefix``: returns
+        ``{tally: {field: count}}`` and forgets those counts, in PostgreSQL
+        and, when configured, in Redis."""
+        dbname = self.env.cr.dbname
+        postgres = ratelimit.PostgresStorage(lambda: own_cursor(dbname))
+        tallies = postgres.drain(prefix)
+        backend, _mode = self._backend()
+        if not isinstance(backend.storage, ratelimit.PostgresStorage):
+            try:
+                taken = backend.storage.drain(prefix)
+            except _redis_errors() as exc:
+                self._unreachable(backend, exc, "usage not collected")
+            else:
+                self._reachable(backend)
+                for name, counts in taken.items():
+                    merged = tallies.setdefault(name, {})
+                    for field, value in counts.items():
+                        merged[field] = merged.get(field, 0) + value
+        return tallies
+
+    @api.model
+    def _restore(self, tallies):
+        """Counts drained ``tallies`` back, e.g. when what was to record them
+        failed."""
+        for name, counts in tallies.items():
+            for field, value in counts.items():
+                self._count(name, field, value)
+
+    @api.model
     def _too_many_requests(self, decision, message):
         """A 429 exception carrying ``Retry-After`` for a refused decision."""
         return TooManyRequests(
