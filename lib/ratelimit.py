@@ -454,10 +454,11 @@ class PostgresStorage(Storage):
     database.
 
     ``connect`` returns a context manager giving a DB-API cursor on a
-    connection of the limiter's own, at READ COMMITTED, that commits when
-    the block ends without error: the counters must be written whatever
-    becomes of the transaction of the request being limited (read-only,
-    rolled back, or run again after a serialization failure). The tables and
+    connection of the limiter's own, at READ COMMITTED, whose work is
+    committed when the block ends without error (autocommit will do): the
+    counters must be written whatever becomes of the transaction of the
+    request being limited (read-only, rolled back, or run again after a
+    serialization failure). The tables and
     the function (``PG_SCHEMA``) must exist: :func:`install_postgres`.
     """
 
