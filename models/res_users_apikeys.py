@@ -336,7 +336,9 @@ class ResUsersApikeys(models.Model):
                 api_policy.check_network(policy, address)
                 api_policy.check_legacy_rpc(policy)
             except api_policy.PolicyDenied as denied:
-                raise Policy._integration_denial(policy, f"{method}", denied) from None
+                raise Policy._integration_denial(
+                    policy, f"{service}.{method}", denied
+                ) from None
         else:
             Policy._integration_enforce(
                 policy, api_key, str(model), str(model_method), address, legacy_rpc=True

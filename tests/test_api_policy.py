@@ -14,6 +14,7 @@ from unittest.mock import patch
 import odoo
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests.common import Transport
 from odoo.tools import SQL, mute_logger
 
 from odoo.addons.base.models.res_users import KEY_CRYPT_CONTEXT
@@ -225,6 +226,25 @@ class TestJson2Policies(ApiPolicyCase):
             self.json2(token, "res.partner", "search_count", domain=[]).status_code, 200
         )
         key.with_user(self.env.ref("base.user_admin"))._remove()
+        # other workers drop their cached entries when this commits
+        self.assertIn("default", self.env.registry.cache_invalidated)
+        response = self.json2(token, "res.partner", "search_count", domain=[])
+        self.assertEqual(response.status_code, 401, response.text)
+
+    def test_revocation_holds_without_cache_signalling(self):
+        """A worker whose cache still holds the key (it has not seen the
+        signal yet) refuses it all the same: only the token's hash check is
+        cached, the key's row is read on every request."""
+        token, key = self.make_key(self.partners_policy)
+        self.assertEqual(
+            self.json2(token, "res.partner", "search_count", domain=[]).status_code, 200
+        )
+        self.env.cr.execute(SQL("DELETE FROM res_users_apikeys WHERE id = %s", key.id))
+        self.assertEqual(
+            self.env["res.users.apikeys"]._integration_key_id_of(token),
+            key.id,
+            "the verified token is still cached",
+        )
         response = self.json2(token, "res.partner", "search_count", domain=[])
         self.assertEqual(response.status_code, 401, response.text)
 
@@ -406,12 +426,25 @@ class TestLegacyRpcPolicies(ApiPolicyCase):
             self.xmlrpc(token, "res.partner", "unlink", [self.partner.id])
         self.assertIn("a rule denies it", caught.exception.faultString)
 
+    def test_historical_xmlrpc_refused(self):
+        token, _key = self.make_key(self.partners_policy)
+        proxy = xmlrpc.client.ServerProxy(
+            f"{self.base_url()}/xmlrpc/object", transport=Transport(self)
+        )
+        with self.refused(), self.assertRaises(xmlrpc.client.Fault) as caught:
+            proxy.execute(
+                self.env.cr.dbname, self.api_user.id, token, "res.partner", "search", []
+            )
+        self.assertIn("warning -- AccessError", caught.exception.faultCode)
+        self.assertIn("'Partners'", caught.exception.faultCode)
+
     def test_xmlrpc_login_refused_unless_allowed(self):
         token, _key = self.make_key(self.partners_policy)
         login = self.api_user.login
         with self.refused(), self.assertRaises(xmlrpc.client.Fault) as caught:
             self.xmlrpc_common.authenticate(self.env.cr.dbname, login, token, {})
         self.assertEqual(caught.exception.faultCode, 4)
+        self.assertIn("refuses common.authenticate", caught.exception.faultString)
         self.partners_policy.allow_legacy_rpc = True
         uid = self.xmlrpc_common.authenticate(self.env.cr.dbname, login, token, {})
         self.assertEqual(uid, self.api_user.id)
