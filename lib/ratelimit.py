@@ -458,8 +458,8 @@ class PostgresStorage(Storage):
     committed when the block ends without error (autocommit will do): the
     counters must be written whatever becomes of the transaction of the
     request being limited (read-only, rolled back, or run again after a
-    serialization failure). The tables and
-    the function (``PG_SCHEMA``) must exist: :func:`install_postgres`.
+    serialization failure). The tables and the function (``PG_SCHEMA``)
+    must exist: :func:`install_postgres`.
     """
 
     def __init__(self, connect):
