@@ -72,6 +72,7 @@ class Policy:
     networks: tuple = ()
     allow_legacy_rpc: bool = False
     max_key_lifetime_days: int = 0
+    rate_limits: tuple = ()  # each key's limits, as lib.ratelimit.parse_limits
 
 
 @dataclass(frozen=True, slots=True)

@@ -291,9 +291,10 @@ class Storage:
         """Adds ``amount`` to the counter ``field`` of ``tally``."""
         raise NotImplementedError
 
-    def drain(self):
-        """Returns ``{tally: {field: value}}`` and forgets those counts, so
-        that each count is handed out once."""
+    def drain(self, prefix=""):
+        """Returns ``{tally: {field: value}}`` for the tallies whose name
+        starts with ``prefix`` and forgets those counts, so that each count
+        is handed out once."""
         raise NotImplementedError
 
     def clear(self, key, limits):
@@ -339,10 +340,10 @@ class MemoryStorage(Storage):
         with self._lock:
             self._count(tally, field, amount)
 
-    def drain(self):
+    def drain(self, prefix=""):
         with self._lock:
-            tallies, self._tallies = self._tallies, {}
-        return tallies
+            names = [name for name in self._tallies if name.startswith(prefix)]
+            return {name: self._tallies.pop(name) for name in names}
 
     def clear(self, key, limits):
         with self._lock:
@@ -453,11 +454,12 @@ class PostgresStorage(Storage):
     database.
 
     ``connect`` returns a context manager giving a DB-API cursor on a
-    connection of the limiter's own, at READ COMMITTED, that commits when
-    the block ends without error: the counters must be written whatever
-    becomes of the transaction of the request being limited (read-only,
-    rolled back, or run again after a serialization failure). The tables and
-    the function (``PG_SCHEMA``) must exist: :func:`install_postgres`.
+    connection of the limiter's own, at READ COMMITTED, whose work is
+    committed when the block ends without error (autocommit will do): the
+    counters must be written whatever becomes of the transaction of the
+    request being limited (read-only, rolled back, or run again after a
+    serialization failure). The tables and the function (``PG_SCHEMA``)
+    must exist: :func:`install_postgres`.
     """
 
     def __init__(self, connect):
@@ -495,14 +497,16 @@ class PostgresStorage(Storage):
                 (tally, field, amount),
             )
 
-    def drain(self, cr=None):
+    def drain(self, prefix="", cr=None):
         """See :meth:`Storage.drain`. With ``cr``, the counts are taken in
         that cursor's transaction: they come back if it rolls back."""
         if cr is None:
             with self._connect() as own:
-                return self.drain(own)
+                return self.drain(prefix, own)
         cr.execute(
-            "DELETE FROM integration_rate_limit_tally RETURNING name, field, value"
+            "DELETE FROM integration_rate_limit_tally WHERE starts_with(name, %s) "
+            "RETURNING name, field, value",
+            (prefix,),
         )
         tallies = {}
         for name, field, value in cr.fetchall():
@@ -595,8 +599,16 @@ return result
 
 REDIS_DRAIN = """
 local raw = redis.call('HGETALL', KEYS[1])
-redis.call('DEL', KEYS[1])
-return raw
+local prefix = ARGV[1]
+local taken = {}
+for i = 1, #raw, 2 do
+    if string.sub(raw[i], 1, #prefix) == prefix then
+        taken[#taken + 1] = raw[i]
+        taken[#taken + 1] = raw[i + 1]
+        redis.call('HDEL', KEYS[1], raw[i])
+    end
+end
+return taken
 """
 
 
@@ -639,8 +651,8 @@ class RedisStorage(Storage):
     def count(self, tally, field, amount=1):
         self.client.hincrby(self._tally_key, f"{tally}\n{field}", amount)
 
-    def drain(self):
-        raw = self._drain_script(keys=[self._tally_key])
+    def drain(self, prefix=""):
+        raw = self._drain_script(keys=[self._tally_key], args=[prefix])
         tallies = {}
         for name_field, value in zip(raw[::2], raw[1::2], strict=True):
             name, field = _text(name_field).rsplit("\n", 1)

@@ -6,6 +6,7 @@ from . import res_users_apikeys
 from . import res_users_apikeys_description
 from . import integration_api_key_wizard
 from . import integration_rate_limiter
+from . import integration_api_usage
 from . import ir_http
 from . import base_automation
 from . import integration_webhook_validator

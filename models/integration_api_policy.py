@@ -4,7 +4,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from ..lib import api_policy, networks
+from ..lib import api_policy, networks, ratelimit
 
 _logger = logging.getLogger(__name__)
 
@@ -43,7 +43,9 @@ class IntegrationApiPolicy(models.Model):
         "addresses, separated by commas, spaces or new lines. Empty: any.",
     )
     rate_limit = fields.Char(
-        help="How many calls each key may make, e.g. '100/minute; 5000/hour'.",
+        help="How many calls each key may make, e.g. '100/minute; 5000/hour' "
+        "(units: second, minute, hour, day; '10/15 minutes' works too). Each "
+        "limit holds over any window of its period. Empty: no limit.",
     )
     max_key_lifetime_days = fields.Integer(
         string="Maximum Key Lifetime (days)",
@@ -99,6 +101,20 @@ class IntegrationApiPolicy(models.Model):
         for policy in self:
             try:
                 networks.parse_networks(policy.allowed_networks)
+            except ValueError as exc:
+                raise ValidationError(
+                    self.env._(
+                        "Policy %(policy)s: %(error)s",
+                        policy=policy.name,
+                        error=exc.args[0],
+                    )
+                ) from exc
+
+    @api.constrains("rate_limit")
+    def _check_rate_limit(self):
+        for policy in self:
+            try:
+                ratelimit.parse_limits(policy.rate_limit)
             except ValueError as exc:
                 raise ValidationError(
                     self.env._(
@@ -195,7 +211,25 @@ class IntegrationApiPolicy(models.Model):
             networks=networks.parse_networks(policy.allowed_networks),
             allow_legacy_rpc=policy.allow_legacy_rpc,
             max_key_lifetime_days=policy.max_key_lifetime_days,
+            rate_limits=policy._integration_rate_limits(),
         )
+
+    def _integration_rate_limits(self):
+        """The parsed limits of each key under the policy. Limits are checked
+        when saved; one written around the ORM that cannot be read is logged
+        and limits nothing (a throttle, unlike the rules, does not decide
+        what a key may do)."""
+        self.ensure_one()
+        try:
+            return ratelimit.parse_limits(self.rate_limit)
+        except ValueError:
+            _logger.error(
+                "Policy %r has an unreadable rate limit %r: its keys are not "
+                "limited until it is fixed",
+                self.name,
+                self.rate_limit,
+            )
+            return ()
 
     def _integration_check_lifetime(self, expiration_date):
         """Raises ValidationError when a key expiring at ``expiration_date``

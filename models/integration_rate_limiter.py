@@ -1,8 +1,10 @@
 import logging
+import os
 import threading
 import time
 from contextlib import contextmanager
 
+import psycopg2
 import psycopg2.extensions
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
@@ -24,6 +26,9 @@ UNREACHABLE_LOG_INTERVAL = 60  # seconds
 # What a refused caller is told to wait while the limiter is unreachable.
 UNAVAILABLE_RETRY_AFTER = 5  # seconds
 PURGE_BATCH = 10000  # expired windows removed per statement
+# Idle connections the limiter keeps per database and process; more are
+# opened while more threads decide at once, and closed when given back.
+IDLE_CONNECTIONS = 4
 
 
 class RateLimiterUnavailable(ServiceUnavailable):
@@ -51,6 +56,63 @@ class _Backend:
 # their connection pool, PostgreSQL uses Odoo's. No counter is kept here.
 _backends = {}
 _backends_lock = threading.Lock()
+
+
+class _Connections:
+    """The limiter's own connections to one database, in autocommit.
+
+    A decision is one statement, hence its own transaction, and one round
+    trip. Odoo's pooled cursors would cost three more (the reset at every
+    borrow, BEGIN, COMMIT), and the reset drops the plans PostgreSQL cached
+    for the decision function, so they are not used on this path.
+    """
+
+    def __init__(self, dbname):
+        self.dbname = dbname
+        self._pid = os.getpid()
+        self._idle = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def cursor(self):
+        cnx = self._borrow()
+        try:
+            with cnx.cursor() as cr:
+                yield cr
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            cnx.close()  # broken (server restarted, ...): the next call reconnects
+            raise
+        finally:
+            self._give_back(cnx)
+
+    def _borrow(self):
+        with self._lock:
+            if self._pid != os.getpid():
+                # A forked worker must not use, nor close (that would end
+                # the parent's sessions), the connections of its parent.
+                _inherited.append(self._idle)
+                self._idle, self._pid = [], os.getpid()
+            if self._idle:
+                return self._idle.pop()
+        _db, info = sql_db.connection_info_for(self.dbname)
+        cnx = psycopg2.connect(**info)
+        cnx.set_session(
+            isolation_level=psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED,
+            autocommit=True,
+        )
+        return cnx
+
+    def _give_back(self, cnx):
+        if cnx.closed:
+            return
+        with self._lock:
+            if self._pid == os.getpid() and len(self._idle) < IDLE_CONNECTIONS:
+                self._idle.append(cnx)
+                return
+        cnx.close()
+
+
+_inherited = []  # connections of a parent process, kept open for it
 
 
 @contextmanager
@@ -133,6 +195,36 @@ class IntegrationRateLimiter(models.AbstractModel):
         return True
 
     @api.model
+    def _drain(self, prefix):
+        """Takes the tallies whose name starts with ``prefix``: returns
+        ``{tally: {field: count}}`` and forgets those counts, in PostgreSQL
+        and, when configured, in Redis."""
+        dbname = self.env.cr.dbname
+        postgres = ratelimit.PostgresStorage(lambda: own_cursor(dbname))
+        tallies = postgres.drain(prefix)
+        backend, _mode = self._backend()
+        if not isinstance(backend.storage, ratelimit.PostgresStorage):
+            try:
+                taken = backend.storage.drain(prefix)
+            except _redis_errors() as exc:
+                self._unreachable(backend, exc, "usage not collected")
+            else:
+                self._reachable(backend)
+                for name, counts in taken.items():
+                    merged = tallies.setdefault(name, {})
+                    for field, value in counts.items():
+                        merged[field] = merged.get(field, 0) + value
+        return tallies
+
+    @api.model
+    def _restore(self, tallies):
+        """Counts drained ``tallies`` back, e.g. when what was to record them
+        failed."""
+        for name, counts in tallies.items():
+            for field, value in counts.items():
+                self._count(name, field, value)
+
+    @api.model
     def _too_many_requests(self, decision, message):
         """A 429 exception carrying ``Retry-After`` for a refused decision."""
         return TooManyRequests(
@@ -146,11 +238,19 @@ class IntegrationRateLimiter(models.AbstractModel):
         if not limits:
             return None
         backend, mode = self._backend()
+        start = time.perf_counter()
         try:
             if consume:
                 decision = backend.storage.hit(key, limits, cost, tally=tally)
             else:
                 decision = backend.storage.peek(key, limits, cost)
+            if _logger.isEnabledFor(logging.DEBUG):
+                _logger.debug(
+                    "Rate limiter: decision on %s by %s in %.3f ms",
+                    key,
+                    backend.name,
+                    (time.perf_counter() - start) * 1000,
+                )
         except _redis_errors() as exc:
             if mode == "open":
                 self._unreachable(backend, exc, "calls let through without a limit")
@@ -212,7 +312,7 @@ class IntegrationRateLimiter(models.AbstractModel):
 
 def _make_backend(dbname, url, namespace):
     if not url:
-        storage = ratelimit.PostgresStorage(lambda: own_cursor(dbname))
+        storage = ratelimit.PostgresStorage(_Connections(dbname).cursor)
         return _Backend(storage, "PostgreSQL")
     import redis
 

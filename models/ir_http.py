@@ -3,11 +3,13 @@ import re
 
 from werkzeug.exceptions import Unauthorized
 
-from odoo import models
+from odoo import fields, models
+from odoo.exceptions import AccessError
 from odoo.http import request
 from odoo.tools import config
 
 from ..lib import api_policy, networks, ratelimit
+from .integration_api_usage import usage_tally
 
 _logger = logging.getLogger(__name__)
 
@@ -24,9 +26,25 @@ class IrHttp(models.AbstractModel):
     @classmethod
     def _pre_dispatch(cls, rule, args):
         result = super()._pre_dispatch(rule, args)
-        cls._integration_check_api_request(rule, args)
+        cls._integration_check_rate_limit(rule, args)
+        try:
+            cls._integration_check_api_request(rule, args)
+        except AccessError:
+            cls._integration_count_api_usage("denied")
+            raise
         cls._integration_check_webhook_request(rule, args)
         return result
+
+    @classmethod
+    def _handle_error(cls, exception):
+        response = super()._handle_error(exception)
+        # A limited key sees where it stands on every answer, errors included.
+        decision = getattr(request, "integration_rate_decision", None)
+        headers = getattr(response, "headers", None)
+        if decision is not None and headers is not None:
+            for name, value in ratelimit.decision_headers(decision):
+                headers[name] = value
+        return response
 
     @classmethod
     def _auth_method_bearer(cls):
@@ -139,6 +157,81 @@ class IrHttp(models.AbstractModel):
                 decision.limit.quantity,
                 decision.limit,
             )
+
+    @classmethod
+    def _integration_check_rate_limit(cls, rule, args):
+        """Counts a Bearer-authenticated call against its key's rate limit
+        and usage, before the key's policy and the method: refused and
+        failing calls count too. Over the limit: 429 with Retry-After."""
+        if rule.endpoint.routing.get("auth") != "bearer":
+            return
+        api_key = cls._integration_current_api_key()
+        if api_key is None:
+            return
+        # Odoo runs authentication and pre-dispatch again for the same
+        # request after a serialization failure or a write on a read-only
+        # cursor: the call is counted once.
+        if not hasattr(request, "integration_rate_decision"):
+            request.integration_rate_decision = cls._integration_rate_decide(api_key)
+        decision = request.integration_rate_decision
+        if decision is None:
+            return
+        for name, value in ratelimit.decision_headers(decision):
+            request.future_response.headers[name] = value
+        if not decision.allowed:
+            raise cls._integration_rate_limited(decision)
+
+    @classmethod
+    def _integration_rate_decide(cls, api_key):
+        """Counts the call of ``api_key``: its rate limit decision (None
+        without a limit), its usage, and when it was last used."""
+        limiter = request.env["integration.rate.limiter"]
+        tally = usage_tally(api_key.key_id, fields.Datetime.now().date())
+        limits = ()
+        if api_key.policy_id is not None:
+            limits = (
+                request.env["integration.api.policy"]
+                ._integration_compiled(api_key.policy_id, api_key.policy_revision)
+                .rate_limits
+            )
+        decision = None
+        if limits:
+            decision = limiter._hit(f"apikey:{api_key.key_id}", limits, tally=tally)
+        else:
+            limiter._count(tally, "allowed")
+        request.env["res.users.apikeys"]._integration_note_use(
+            api_key.key_id, cls._integration_client_address()
+        )
+        return decision
+
+    @classmethod
+    def _integration_count_api_usage(cls, field):
+        api_key = cls._integration_current_api_key()
+        if api_key is not None:
+            tally = usage_tally(api_key.key_id, fields.Datetime.now().date())
+            request.env["integration.rate.limiter"]._count(tally, field)
+
+    @classmethod
+    def _integration_rate_limited(cls, decision):
+        """The 429 of a key over its rate limit, naming the limit and when to
+        retry, in words and in the error's ``context``."""
+        limit = decision.limit
+        retry_after = ratelimit.retry_after_seconds(decision)
+        exception = request.env["integration.rate.limiter"]._too_many_requests(
+            decision,
+            f"Rate limit exceeded for this API key: {limit} (at most "
+            f"{limit.quantity} calls in {limit.seconds} seconds). Retry in "
+            f"{retry_after} seconds.",
+        )
+        exception.context = {
+            "rate_limit": {
+                "policy": limit.name,
+                "quantity": limit.quantity,
+                "window": limit.seconds,
+                "retry_after": retry_after,
+            }
+        }
+        return exception
 
     @classmethod
     def _integration_check_webhook_request(cls, rule, args):

@@ -3,6 +3,7 @@ import hashlib
 import hmac
 import logging
 import os
+import time
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessDenied, AccessError
@@ -13,6 +14,7 @@ from odoo.addons.base.models.res_users import INDEX_SIZE, KEY_CRYPT_CONTEXT
 
 from ..lib import api_policy
 from .integration_api_policy import DEFAULT_POLICY_PARAM
+from .integration_rate_limiter import own_cursor
 
 _logger = logging.getLogger(__name__)
 
@@ -28,6 +30,14 @@ _CACHE_SECRET = os.urandom(32)
 # The only field a write may change on a key: who owns a key and what the
 # key is are fixed when it is issued.
 WRITABLE_FIELDS = frozenset({"integration_policy_id"})
+
+# When a key was last used is written at most this often, so that a key
+# called a thousand times a minute costs one write a minute, not a thousand.
+LAST_USE_INTERVAL = 60  # seconds
+# (database, key id) -> time.monotonic() of this process's last write: the
+# database decides (a write happens only when the last one is older than the
+# interval), this only spares the attempts.
+_last_use_written = {}
 
 
 class _UnknownToken(Exception):
@@ -60,8 +70,33 @@ class ResUsersApikeys(models.Model):
         "policy of Settings, or Odoo's own behaviour when none is set.",
     )
 
+    last_used_at = fields.Datetime(
+        string="Last Used",
+        compute="_compute_last_used",
+        help="When the key last authenticated a call (updated once a minute).",
+    )
+    last_used_ip = fields.Char(
+        string="Last Used From",
+        compute="_compute_last_used",
+        help="The client address of that call.",
+    )
+
     def init(self):
         result = super().init()
+        # Written on a connection of its own by read-only and failing calls
+        # too; no foreign key, so that it can be written for a key the
+        # writer's transaction cannot see yet.
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE TABLE IF NOT EXISTS integration_api_key_last_use (
+                    key_id integer PRIMARY KEY,
+                    used_at timestamp NOT NULL,
+                    ip varchar
+                )
+                """
+            )
+        )
         # The table is made by hand (_auto = False): the ORM adds no column.
         table = SQL.identifier(self._table)
         self.env.cr.execute(
@@ -96,6 +131,18 @@ class ResUsersApikeys(models.Model):
             "integration_gateway",
         )
         return result
+
+    def _compute_last_used(self):
+        self.env.cr.execute(
+            SQL(
+                "SELECT key_id, used_at, ip FROM integration_api_key_last_use "
+                "WHERE key_id = ANY(%s)",
+                self.ids,
+            )
+        )
+        uses = {key_id: (used_at, ip) for key_id, used_at, ip in self.env.cr.fetchall()}
+        for key in self:
+            key.last_used_at, key.last_used_ip = uses.get(key.id, (False, False))
 
     def write(self, vals):
         if forbidden := set(vals) - WRITABLE_FIELDS:
@@ -297,3 +344,41 @@ class ResUsersApikeys(models.Model):
                 policy, api_key, str(model), str(model_method), address, legacy_rpc=True
             )
         return api_key.key_id
+
+    @api.model
+    def _integration_note_use(self, key_id, address):
+        """Records that key ``key_id`` was used from ``address`` now, at most
+        once per LAST_USE_INTERVAL, on a connection of its own."""
+        dbname = self.env.cr.dbname
+        now = time.monotonic()
+        if now - _last_use_written.get((dbname, key_id), -LAST_USE_INTERVAL) < (
+            LAST_USE_INTERVAL
+        ):
+            return
+        _last_use_written[(dbname, key_id)] = now
+        with own_cursor(dbname) as cr:
+            cr.execute(
+                SQL(
+                    """
+                    INSERT INTO integration_api_key_last_use AS u (key_id, used_at, ip)
+                    VALUES (%s, now() at time zone 'UTC', %s)
+                    ON CONFLICT (key_id) DO UPDATE
+                       SET used_at = EXCLUDED.used_at, ip = EXCLUDED.ip
+                     WHERE u.used_at < EXCLUDED.used_at - make_interval(secs => %s)
+                    """,
+                    key_id,
+                    address,
+                    LAST_USE_INTERVAL,
+                )
+            )
+
+    @api.autovacuum
+    def _gc_integration_last_use(self):
+        """Forgets when removed keys were last used."""
+        self.env.cr.execute(
+            SQL(
+                "DELETE FROM integration_api_key_last_use u WHERE NOT EXISTS "
+                "(SELECT 1 FROM %s k WHERE k.id = u.key_id)",
+                SQL.identifier(self._table),
+            )
+        )

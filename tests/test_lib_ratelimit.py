@@ -241,13 +241,13 @@ def test_tallies_count_decisions_and_drain_once(storage):
     storage.hit(key, limits, tally=tally, now=T0)
     storage.peek(key, limits, now=T0)
     storage.count(tally, "denied", 2)
-    drained = {
-        name: fields
-        for name, fields in storage.drain().items()
-        if name.startswith(storage.test_prefix)
+    other = _key(storage, "other")
+    storage.count(other, "denied")
+    assert storage.drain(_key(storage, "usage:")) == {
+        tally: {"allowed": 1, "refused": 2, "denied": 2}
     }
-    assert drained == {tally: {"allowed": 1, "refused": 2, "denied": 2}}
-    assert tally not in storage.drain()
+    assert storage.drain(_key(storage, "usage:")) == {}
+    assert storage.drain(storage.test_prefix) == {other: {"denied": 1}}
 
 
 def test_no_window_ever_holds_more_than_the_quantity(storage):
