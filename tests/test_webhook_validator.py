@@ -2,9 +2,11 @@
 its secrets, and the settings a request is checked with."""
 
 import json
+import threading
 
-from psycopg2.errors import CheckViolation, ForeignKeyViolation
+from psycopg2.errors import CheckViolation, ForeignKeyViolation, SerializationFailure
 
+from odoo import sql_db
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
@@ -187,3 +189,76 @@ class TestWebhookValidator(TransactionCase):
             ["m-2"],
         )
         self.assertTrue(messages._claim(validator.id, "m-1", 3600))
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentDeliveries(TransactionCase):
+    """Two deliveries of one message at the same time run it once: the
+    second claim waits on the unique key for the first transaction, then
+    finds the message processed (after Odoo's serialization retry) or, if
+    the first failed, claims it. Needs committed rows and two connections."""
+
+    def setUp(self):
+        super().setUp()
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            cr.execute(
+                "INSERT INTO integration_webhook_validator (name, signature_scheme,"
+                " timestamp_tolerance, replay_protection, replay_window,"
+                " max_body_bytes) VALUES ('Concurrent', 'github', 300, true, 24, 1024)"
+                " RETURNING id"
+            )
+            self.validator_id = cr.fetchone()[0]
+        self.addCleanup(self._delete_validator)
+
+    def _delete_validator(self):
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            cr.execute(
+                "DELETE FROM integration_webhook_validator WHERE id = %s",
+                [self.validator_id],
+            )
+
+    def _claim_in_thread(self, cr):
+        result = {}
+
+        def claim():
+            messages = self.env(cr=cr)["integration.webhook.message"]
+            try:
+                result["claim"] = messages._claim(self.validator_id, "same", 3600)
+            except SerializationFailure as exc:
+                result["error"] = exc
+
+        thread = threading.Thread(target=claim)
+        thread.start()
+        thread.join(0.5)
+        self.assertTrue(thread.is_alive(), "the second claim did not wait")
+        return thread, result
+
+    def test_second_delivery_waits_and_finds_the_message_processed(self):
+        db = sql_db.db_connect(self.env.cr.dbname)
+        with db.cursor() as first, db.cursor() as second:
+            self.assertTrue(
+                self.env(cr=first)["integration.webhook.message"]._claim(
+                    self.validator_id, "same", 3600
+                )
+            )
+            thread, result = self._claim_in_thread(second)
+            first.commit()
+            thread.join(10)
+            # Odoo answers this error by running the request again.
+            self.assertIsInstance(result.get("error"), SerializationFailure)
+            second.rollback()
+            messages = self.env(cr=second)["integration.webhook.message"]
+            self.assertIsNone(messages._claim(self.validator_id, "same", 3600))
+
+    def test_second_delivery_runs_when_the_first_failed(self):
+        db = sql_db.db_connect(self.env.cr.dbname)
+        with db.cursor() as first, db.cursor() as second:
+            claim = self.env(cr=first)["integration.webhook.message"]._claim(
+                self.validator_id, "same", 3600
+            )
+            thread, result = self._claim_in_thread(second)
+            self.env(cr=first)["integration.webhook.message"]._release(claim)
+            first.commit()
+            thread.join(10)
+            self.assertTrue(result.get("claim"), result)
+            second.rollback()
