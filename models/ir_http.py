@@ -32,6 +32,7 @@ class IrHttp(models.AbstractModel):
         except AccessError:
             cls._integration_count_api_usage("denied")
             raise
+        cls._integration_check_webhook_request(rule, args)
         return result
 
     @classmethod
@@ -229,3 +230,15 @@ class IrHttp(models.AbstractModel):
             }
         }
         return exception
+
+    @classmethod
+    def _integration_check_webhook_request(cls, rule, args):
+        """Size and content type of a call to a validated incoming webhook.
+
+        Checked here, before the dispatcher parses a form body and before the
+        controller reads any body, so that an oversized call is refused
+        without reading it.
+        """
+        if rule.endpoint.routing.get("integration_webhook"):
+            validators = request.env["integration.webhook.validator"].sudo()
+            validators._webhook_check_transport(args.get("rule_uuid"))
