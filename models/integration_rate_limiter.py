@@ -9,6 +9,7 @@ import psycopg2.extensions
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from odoo import api, models, sql_db
+from odoo.exceptions import UserError
 
 from ..lib import ratelimit
 
@@ -40,6 +41,11 @@ class RateLimiterUnavailable(ServiceUnavailable):
             "The rate limiter is unavailable; retry later.",
             retry_after=UNAVAILABLE_RETRY_AFTER,
         )
+
+
+class RateLimitExceeded(UserError):
+    """A call over its rate limit, where errors are answered without an
+    HTTP status (legacy XML-RPC and JSON-RPC)."""
 
 
 class _Backend:
@@ -229,6 +235,20 @@ class IntegrationRateLimiter(models.AbstractModel):
         """A 429 exception carrying ``Retry-After`` for a refused decision."""
         return TooManyRequests(
             message, retry_after=ratelimit.retry_after_seconds(decision)
+        )
+
+    @api.model
+    def _exceeded_message(self, decision, subject="this API key"):
+        """What a refused caller is told: the limit and when to retry."""
+        limit = decision.limit
+        return self.env._(
+            "Rate limit exceeded for %(subject)s: %(limit)s (at most %(quantity)s "
+            "calls in %(seconds)s seconds). Retry in %(retry)s seconds.",
+            subject=subject,
+            limit=str(limit),
+            quantity=limit.quantity,
+            seconds=limit.seconds,
+            retry=ratelimit.retry_after_seconds(decision),
         )
 
     @api.model

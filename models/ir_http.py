@@ -217,11 +217,9 @@ class IrHttp(models.AbstractModel):
         retry, in words and in the error's ``context``."""
         limit = decision.limit
         retry_after = ratelimit.retry_after_seconds(decision)
-        exception = request.env["integration.rate.limiter"]._too_many_requests(
-            decision,
-            f"Rate limit exceeded for this API key: {limit} (at most "
-            f"{limit.quantity} calls in {limit.seconds} seconds). Retry in "
-            f"{retry_after} seconds.",
+        limiter = request.env["integration.rate.limiter"]
+        exception = limiter._too_many_requests(
+            decision, limiter._exceeded_message(decision)
         )
         exception.context = {
             "rate_limit": {

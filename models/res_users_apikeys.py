@@ -14,7 +14,8 @@ from odoo.addons.base.models.res_users import INDEX_SIZE, KEY_CRYPT_CONTEXT
 
 from ..lib import api_policy
 from .integration_api_policy import DEFAULT_POLICY_PARAM
-from .integration_rate_limiter import own_cursor
+from .integration_api_usage import usage_tally
+from .integration_rate_limiter import RateLimitExceeded, own_cursor
 
 _logger = logging.getLogger(__name__)
 
@@ -340,10 +341,40 @@ class ResUsersApikeys(models.Model):
                     policy, f"{service}.{method}", denied
                 ) from None
         else:
-            Policy._integration_enforce(
-                policy, api_key, str(model), str(model_method), address, legacy_rpc=True
-            )
+            self._integration_count_legacy_call(api_key, policy, address)
+            try:
+                Policy._integration_enforce(
+                    policy,
+                    api_key,
+                    str(model),
+                    str(model_method),
+                    address,
+                    legacy_rpc=True,
+                )
+            except AccessError:
+                self.env["integration.rate.limiter"]._count(
+                    usage_tally(api_key.key_id, fields.Datetime.now().date()), "denied"
+                )
+                raise
         return api_key.key_id
+
+    @api.model
+    def _integration_count_legacy_call(self, api_key, policy, address):
+        """Counts a legacy RPC call of ``api_key`` (with ``policy``) as its
+        JSON/2 calls are: against the policy's rate limit, in its usage and
+        its last use. Over the limit, raises RateLimitExceeded: legacy RPC
+        answers errors in its own envelope, without an HTTP status."""
+        limiter = self.env["integration.rate.limiter"]
+        tally = usage_tally(api_key.key_id, fields.Datetime.now().date())
+        self._integration_note_use(api_key.key_id, address)
+        if not policy.rate_limits:
+            limiter._count(tally, "allowed")
+            return
+        decision = limiter._hit(
+            f"apikey:{api_key.key_id}", policy.rate_limits, tally=tally
+        )
+        if decision and not decision.allowed:
+            raise RateLimitExceeded(limiter._exceeded_message(decision))
 
     @api.model
     def _integration_note_use(self, key_id, address):

@@ -9,6 +9,7 @@ limiter's own connections; they are removed after each test.
 
 import datetime
 import json
+import xmlrpc.client
 from unittest.mock import patch
 
 import redis
@@ -16,6 +17,7 @@ import redis
 from odoo import api
 from odoo.exceptions import ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.integration_gateway.models import res_users_apikeys
 from odoo.addons.integration_gateway.models.integration_rate_limiter import own_cursor
@@ -329,3 +331,65 @@ class TestApiRateLimit(HttpCase):
             self.policy.rate_limit = "lots/minute"
         self.policy.rate_limit = "2 per second; 10/minute"
         self.assertEqual(self.count().headers["RateLimit"][:12], '"second";r=1')
+
+    @mute_logger(
+        "odoo.addons.rpc.controllers.xmlrpc", "odoo.addons.rpc.controllers.jsonrpc"
+    )
+    def test_legacy_rpc_calls_count_against_the_same_limit(self):
+        """XML-RPC and JSON-RPC answer errors in their own envelope: over
+        the limit, a warning Fault, or an error naming RateLimitExceeded."""
+        self.policy.allow_legacy_rpc = True
+        self.assertRateHeaders(self.count(), 2)
+        args = [[("id", "=", self.partner.id)]]
+        found = self.xmlrpc_object.execute_kw(
+            self.env.cr.dbname,
+            self.api_user.id,
+            self.token,
+            "res.partner",
+            "search",
+            args,
+        )
+        self.assertEqual(found, [self.partner.id])
+        with self.assertLogs("odoo.http", "WARNING"):
+            denied = self.url_open(
+                "/jsonrpc",
+                data=json.dumps(
+                    {
+                        "jsonrpc": "2.0",
+                        "method": "call",
+                        "params": {
+                            "service": "object",
+                            "method": "execute_kw",
+                            "args": [
+                                self.env.cr.dbname,
+                                self.api_user.id,
+                                self.token,
+                                "res.partner",
+                                "unlink",
+                                [[self.partner.id]],
+                            ],
+                        },
+                    }
+                ),
+                headers={"Content-Type": "application/json"},
+            ).json()
+        self.assertEqual(denied["error"]["data"]["name"], "odoo.exceptions.AccessError")
+
+        with self.assertRaises(xmlrpc.client.Fault) as caught:
+            self.xmlrpc_object.execute_kw(
+                self.env.cr.dbname,
+                self.api_user.id,
+                self.token,
+                "res.partner",
+                "search",
+                args,
+            )
+        self.assertEqual(caught.exception.faultCode, 2)  # a warning, as UserError
+        self.assertIn(
+            "Rate limit exceeded for this API key: 3/minute", str(caught.exception)
+        )
+        self.assertEqual(self.count().status_code, 429)
+
+        self.env["integration.api.usage"]._cron_collect()
+        usage = self.env["integration.api.usage"].search([("key_id", "=", self.key.id)])
+        self.assertEqual((usage.calls, usage.rate_limited, usage.denied), (5, 2, 1))
