@@ -3,9 +3,8 @@ concurrent JSON/2 calls per key limited to 100/minute.
 
     ~/.cache/integration_gateway/venv/bin/python bench/ratelimit.py
 
-Builds a database of its own (``ig_ratelimit_bench``, dropped at the end)
-with the addon, starts Odoo in prefork mode (4 workers, port 18310) and, side
-by side in one run, fires 1,000 calls (64 in flight) with:
+Side by side in one run, on one server, it fires 1,000 calls (64 in flight)
+with:
 
 * a key limited to 100/minute, counters in PostgreSQL;
 * a key limited to 100/minute, counters in the local Redis;
@@ -17,37 +16,32 @@ the decision time without the queueing of an overloaded machine.
 It reports how many calls were accepted (never more than 100 may be) and
 refused, whether every answer carries the rate-limit headers, the latency
 seen by the client, and the time of the rate-limit decision measured inside
-the workers (from the limiter's debug log). ``--calls``, ``--concurrency``,
-``--workers`` change the load.
+the workers (from the limiter's debug log). ``--calls``, ``--concurrency``
+change the load; ``bench/run_all.py`` runs it with every other benchmark.
 """
 
-import argparse
 import concurrent.futures
 import contextlib
 import http.client
 import importlib.util
 import json
-import os
 import re
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import types
-from pathlib import Path
 
 import psycopg2
 import redis
-from psycopg2 import sql
+from context import ADDON_DB, ROOT, Figure, Report, harness, run_alone
 
-REPO = Path(__file__).resolve().parent.parent
-DB = "ig_ratelimit_bench"
-PORT = 18310
-GEVENT_PORT = 18311
+DATABASES = [ADDON_DB]
+# The limiter says how long each decision took in its debug log.
+LIMITER_LOGGER = "odoo.addons.integration_gateway.models.integration_rate_limiter"
+SERVER_ARGS = [f"--log-handler={LIMITER_LOGGER}:DEBUG"]
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LIMIT = "100/minute"
+GOAL_P99_MS = 2.0
 LIMITED_HEADERS = (
     "RateLimit-Policy",
     "RateLimit",
@@ -58,18 +52,23 @@ LIMITED_HEADERS = (
 DECISION_LINE = re.compile(
     r"decision on apikey:(?P<key>\d+) by (?P<backend>.+?) in (?P<ms>[\d.]+) ms"
 )
+LABELS = {
+    "postgres": "100/min, PostgreSQL",
+    "redis": "100/min, Redis",
+    "free": "no limit",
+    "postgres-4": "100/min, PostgreSQL",
+    "redis-4": "100/min, Redis",
+}
 
-# Run inside `odoo-bin shell`: the bench's own database and session, so it
-# commits what it creates.
 SETUP = f"""
-import datetime, json
+import datetime
 user = env["res.users"].create({{
     "name": "Bench API", "login": "bench_api",
     "group_ids": [(6, 0, [env.ref("base.group_user").id,
                           env.ref("base.group_partner_manager").id])],
 }})
 policy = env["integration.api.policy"].create({{
-    "name": "Bench", "rate_limit": "{LIMIT}",
+    "name": "Bench rate limit", "rate_limit": "{LIMIT}",
     "rule_ids": [(0, 0, {{"model_pattern": "res.partner", "method_pattern": "*"}})],
 }})
 expiry = datetime.datetime.now() + datetime.timedelta(days=1)
@@ -81,224 +80,106 @@ for name in ("postgres", "redis", "free", "postgres-4", "redis-4"):
     if name != "free":
         key.integration_policy_id = policy
     tokens[name] = [token, key.id]
-admin = env.ref("base.user_admin")
-tokens["admin"] = [env["res.users.apikeys"].with_user(admin)._generate(
-    None, "bench admin", expiry), None]
-env.cr.commit()
-print("BENCH-SETUP " + json.dumps({{
+result = {{
     "tokens": tokens,
     "uuid": env["ir.config_parameter"].get_param("database.uuid"),
-}}))
+}}
 """
 
+# Smaller counts for a quick check that the benchmark works (--quick).
+QUICK = {"calls": 300}
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+
+def add_arguments(parser):
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=4)
-    args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="ig_ratelimit_bench_"))
-    conf = _write_config(work)
-    server = None
-    setup = None
+
+def prepare(bench, options):
+    bench.server_args.extend(SERVER_ARGS)
+    return bench.run_script(ADDON_DB.name, SETUP)
+
+
+def measure(bench, setup, options):
+    tokens = setup["tokens"]
+    workers = bench.workers
+    log = bench.server.log
+    call = _Caller(bench.server.port, ADDON_DB.name)
+    # Every worker loads the registry on its first calls: not measured.
+    _burst(call, tokens["free"][0], 4 * workers, workers)
+    results = {}
     try:
-        _drop_database()
-        _say(f"installing integration_gateway into {DB}")
-        _odoo(conf, "-i", "integration_gateway", "--stop-after-init")
-        setup = _run_setup(conf)
-        tokens = setup["tokens"]
-        log = work / "odoo.log"
-        _say(f"starting Odoo with {args.workers} workers on port {PORT}")
-        server = _start_server(conf, log, args.workers)
-        _wait_until_up()
-        # Every worker loads the registry on its first calls: not measured.
-        _burst(tokens["free"][0], 4 * args.workers, args.workers)
-
-        results = {}
         for name, redis_url, concurrency in (
-            ("postgres", "", args.concurrency),
-            ("redis", REDIS_URL, args.concurrency),
-            ("free", "", args.concurrency),
+            ("postgres", "", options.concurrency),
+            ("redis", REDIS_URL, options.concurrency),
+            ("free", "", options.concurrency),
             # One call per worker at a time: the decision without the
             # queueing of an overloaded machine.
-            ("postgres-4", "", args.workers),
-            ("redis-4", REDIS_URL, args.workers),
+            ("postgres-4", "", workers),
+            ("redis-4", REDIS_URL, workers),
         ):
-            _set_param(tokens["admin"][0], "integration_gateway.redis_url", redis_url)
+            bench.set_param(ADDON_DB.name, "integration_gateway.redis_url", redis_url)
             offset = log.stat().st_size
-            _say(f"{args.calls} calls, {concurrency} in flight: key {name}")
             started = time.perf_counter()
-            calls = _burst(tokens[name][0], args.calls, concurrency)
+            calls = _burst(call, tokens[name][0], options.calls, concurrency)
             elapsed = time.perf_counter() - started
             decisions = _decision_times(log, offset, tokens[name][1])
             results[name] = (calls, elapsed, decisions, concurrency)
-        _say("decisions alone, one at a time, from this process")
+        bench.set_param(ADDON_DB.name, "integration_gateway.redis_url", "")
         alone = _decisions_alone(setup["uuid"])
-        _report(results, args)
-        _report_alone(alone)
-        _report_log(log)
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        if setup:
-            _forget_redis(setup["uuid"])
-        _drop_database()
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def _say(text):
-    print(f"==> {text}", file=sys.stderr, flush=True)
-
-
-def _odoo_tree():
-    return Path(Path(sys.prefix, ".odoo_tree").read_text().strip())
-
-
-def _write_config(work):
-    link = REPO / ".build" / "addons" / "integration_gateway"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if not link.exists():
-        link.symlink_to(REPO)
-    conf = work / "odoo.conf"
-    conf.write_text(
-        "[options]\n"
-        f"addons_path = {_odoo_tree() / 'addons'},{link.parent}\n"
-        f"data_dir = {work / 'data'}\n"
-        f"db_host = {os.environ.get('PGHOST', '127.0.0.1')}\n"
-        f"db_port = {os.environ.get('PGPORT', '5432')}\n"
-        f"db_user = {os.environ.get('PGUSER', 'root')}\n"
-        "http_interface = 127.0.0.1\n"
-        f"http_port = {PORT}\n"
-        f"gevent_port = {GEVENT_PORT}\n"
+        _forget_redis(setup["uuid"])
+    report = Report(
+        f"Rate limits: {options.calls} JSON/2 calls per key, {workers} workers, "
+        f"limited keys {LIMIT}"
     )
-    return conf
-
-
-def _odoo_command(conf, *extra, command=()):
-    odoo_bin = str(_odoo_tree() / "odoo-bin")
-    return [sys.executable, odoo_bin, *command, "-c", str(conf), "-d", DB, *extra]
-
-
-def _odoo(conf, *extra):
-    subprocess.run(
-        _odoo_command(conf, *extra, "--log-level=warn"),
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-
-
-def _run_setup(conf):
-    done = subprocess.run(
-        _odoo_command(conf, "--log-level=warn", "--no-http", command=["shell"]),
-        input=SETUP,
-        text=True,
-        capture_output=True,
-        check=True,
-    )
-    for line in done.stdout.splitlines():
-        if line.startswith("BENCH-SETUP "):
-            return json.loads(line.removeprefix("BENCH-SETUP "))
-    raise RuntimeError(f"the set-up printed nothing:\n{done.stdout}\n{done.stderr}")
-
-
-def _start_server(conf, log, workers):
-    return subprocess.Popen(
-        _odoo_command(
-            conf,
-            f"--workers={workers}",
-            "--max-cron-threads=0",
-            f"--db-filter=^{DB}$",
-            f"--logfile={log}",
-            "--log-level=warn",
-            "--log-handler=odoo.addons.integration_gateway.models."
-            "integration_rate_limiter:DEBUG",
-        )
-    )
-
-
-def _wait_until_up(timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
-            connection.request("GET", "/web/health")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("Odoo did not start")
+    _report(report, results, options)
+    _report_alone(report, alone)
+    return report
 
 
 class _NoAnswer:
     """A call that got no HTTP answer (connection reset, ...)."""
 
-    status_code = None
+    status = None
     headers = types.MappingProxyType({})
 
 
-def _call(token, model="res.partner", method="search_count", body=None):
-    started = time.perf_counter()
-    try:
-        response = _post(token, model, method, body)
-    except OSError:
-        response = _NoAnswer()
-    return response, (time.perf_counter() - started) * 1000
+class _Caller:
+    """JSON/2 calls with http.client rather than requests: 64 client threads
+    in one Python process must leave the CPU to the server being measured."""
+
+    def __init__(self, port, db):
+        self.port = port
+        self.db = db
+
+    def __call__(self, token, model="res.partner", method="search_count"):
+        started = time.perf_counter()
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            connection.request(
+                "POST",
+                f"/json/2/{model}/{method}",
+                body=json.dumps({"domain": []}),
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "Content-Type": "application/json",
+                    "X-Odoo-Database": self.db,
+                    "Connection": "close",
+                },
+            )
+            response = connection.getresponse()
+            response.read()
+        except OSError:
+            response = _NoAnswer()
+        finally:
+            connection.close()
+        return response, (time.perf_counter() - started) * 1000
 
 
-class _Answer:
-    def __init__(self, status_code, headers):
-        self.status_code = status_code
-        self.headers = headers
-
-    def raise_for_status(self):
-        if self.status_code != 200:
-            raise RuntimeError(f"HTTP {self.status_code}")
-
-
-def _post(token, model, method, body):
-    # http.client rather than requests: 64 client threads in one Python
-    # process must leave the CPU to the server being measured.
-    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
-    try:
-        connection.request(
-            "POST",
-            f"/json/2/{model}/{method}",
-            body=json.dumps(body if body is not None else {"domain": []}),
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Content-Type": "application/json",
-                "X-Odoo-Database": DB,
-                "Connection": "close",
-            },
-        )
-        response = connection.getresponse()
-        response.read()
-        return _Answer(response.status, response.headers)
-    finally:
-        connection.close()
-
-
-def _burst(token, calls, concurrency):
+def _burst(call, token, calls, concurrency):
     with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
-        return list(pool.map(lambda _i: _call(token), range(calls)))
-
-
-def _set_param(admin_token, key, value):
-    _post(
-        admin_token,
-        "ir.config_parameter",
-        "set_param",
-        {"key": key, "value": value or False},
-    ).raise_for_status()
-    # Every worker reads the parameter again once the cache signal reaches it.
-    time.sleep(1)
+        return list(pool.map(lambda _i: call(token), range(calls)))
 
 
 def _decision_times(log, offset, key_id):
@@ -318,40 +199,27 @@ def _percentile(values, fraction):
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def _report(results, args):
-    print()
-    print(
-        f"{args.calls} JSON/2 calls per key, Odoo with {args.workers} workers, "
-        f"{os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}); "
-        f"limited keys: {LIMIT}"
-    )
-    print()
+def _report(report, results, options):
+    lines = report.lines
     head = (
         f"{'key':<22}{'flight':>7}{'200':>6}{'429':>6}{'other':>7}{'none':>6}"
         f"{'headers':>9}"
         f"{'calls/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'decision p50':>14}{'p99':>8}{'max':>8}{'n':>6}"
     )
-    print(head)
-    print("-" * len(head))
+    lines += [head, "-" * len(head)]
     latencies = {}
+    all_ok = True
     for name, (calls, elapsed, decisions, concurrency) in results.items():
-        statuses = [response.status_code for response, _ms in calls]
+        statuses = [response.status for response, _ms in calls]
         accepted, refused = statuses.count(200), statuses.count(429)
         limited = name != "free"
         with_headers = sum(
             all(h in response.headers for h in LIMITED_HEADERS)
-            and (response.status_code != 429 or "Retry-After" in response.headers)
+            and (response.status != 429 or "Retry-After" in response.headers)
             for response, _ms in calls
         )
         latencies[name] = [ms for _response, ms in calls]
-        label = {
-            "postgres": "100/min, PostgreSQL",
-            "redis": "100/min, Redis",
-            "free": "no limit",
-            "postgres-4": "100/min, PostgreSQL",
-            "redis-4": "100/min, Redis",
-        }[name]
         decision = (
             f"{_percentile(decisions, 0.5):>14.3f}{_percentile(decisions, 0.99):>8.3f}"
             f"{max(decisions):>8.3f}{len(decisions):>6}"
@@ -360,8 +228,8 @@ def _report(results, args):
         )
         unanswered = statuses.count(None)
         others = len(statuses) - accepted - refused - unanswered
-        print(
-            f"{label:<22}{concurrency:>7}{accepted:>6}{refused:>6}{others:>7}"
+        lines.append(
+            f"{LABELS[name]:<22}{concurrency:>7}{accepted:>6}{refused:>6}{others:>7}"
             f"{unanswered:>6}"
             f"{(f'{with_headers}' if limited else '-'):>9}"
             f"{len(calls) / elapsed:>9.0f}"
@@ -376,26 +244,60 @@ def _report(results, args):
                 and accepted + refused == answered
                 and with_headers == answered
             )
-            print(
+            all_ok = all_ok and ok and not unanswered
+            lines.append(
                 f"{'':<22}at most 100 accepted, every other answer 429, every "
                 f"answer with headers: {'OK' if ok else 'FAILED'}"
                 + (f" ({unanswered} calls got no answer)" if unanswered else "")
             )
     free = statistics.median(latencies["free"])
-    print()
     for name in ("postgres", "redis"):
         ratio = statistics.median(latencies[name]) / free
-        print(f"median latency {name} / no limit: {ratio:.2f}")
-    print(
+        lines.append(f"median latency {name} / no limit: {ratio:.2f}")
+    lines.append(
         "decision = time inside the worker to decide and count one call "
-        "(storage round trip included); goal p99 <= 2 ms"
+        f"(storage round trip included); goal p99 <= {GOAL_P99_MS:g} ms"
+    )
+    for name, label in (("postgres-4", "PostgreSQL"), ("redis-4", "Redis")):
+        p99 = _percentile(results[name][2], 0.99)
+        report.figures.append(
+            Figure(
+                f"rate-limit decision p99, {label}, one call per worker",
+                p99,
+                unit="ms",
+                goal=f"<= {GOAL_P99_MS:g} ms",
+                met=p99 <= GOAL_P99_MS,
+            )
+        )
+    p99 = _percentile(results["postgres"][2], 0.99)
+    report.figures.append(
+        Figure(
+            f"  same, PostgreSQL, {options.concurrency} calls in flight",
+            p99,
+            unit="ms",
+        )
+    )
+    most = max(
+        [response.status for response, _ms in results[name][0]].count(200)
+        for name in LABELS
+        if name != "free"
+    )
+    report.figures.append(
+        Figure(
+            f"{options.calls} calls on {LIMIT}: most accepted for one key "
+            "(all others 429 with headers)",
+            most,
+            unit="accepted",
+            goal="<= 100",
+            met=all_ok,
+        )
     )
 
 
 def _load_ratelimit():
     """lib/ratelimit.py, which imports nothing of Odoo."""
     spec = importlib.util.spec_from_file_location(
-        "ratelimit", REPO / "lib" / "ratelimit.py"
+        "ratelimit_lib", ROOT / "lib" / "ratelimit.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -408,12 +310,7 @@ def _decisions_alone(uuid, count=2000):
     key, limit never reached."""
     ratelimit = _load_ratelimit()
     limits = ratelimit.parse_limits("1000000/minute; 10000000/hour")
-    conn = psycopg2.connect(
-        dbname=DB,
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        port=os.environ.get("PGPORT", "5432"),
-        user=os.environ.get("PGUSER", "root"),
-    )
+    conn = psycopg2.connect(dbname=ADDON_DB.name, **harness.pg_params())
     conn.set_session(autocommit=True)
 
     @contextlib.contextmanager
@@ -443,26 +340,16 @@ def _decisions_alone(uuid, count=2000):
     return timings
 
 
-def _report_alone(timings):
-    print()
-    print("decision alone (2 limits, usage tally included), one call at a time:")
+def _report_alone(report, timings):
+    report.lines.append(
+        "decision alone (2 limits, usage tally included), one call at a time, "
+        "from the benchmark's process:"
+    )
     for name, times in timings.items():
-        print(
+        report.lines.append(
             f"  {name:<20} p50 {_percentile(times, 0.5):.3f} ms   "
             f"p99 {_percentile(times, 0.99):.3f} ms   max {max(times):.3f} ms"
         )
-
-
-def _report_log(log):
-    problems = [
-        line
-        for line in log.read_text(errors="replace").splitlines()
-        if re.match(r"^\S+ \S+ \d+ (WARNING|ERROR|CRITICAL) ", line)
-    ]
-    print()
-    print(f"Odoo log: {len(problems)} warnings or errors")
-    for line in problems[:10]:
-        print(f"  {line[:200]}")
 
 
 def _forget_redis(uuid):
@@ -474,22 +361,9 @@ def _forget_redis(uuid):
         client.close()
 
 
-def _drop_database():
-    conn = psycopg2.connect(
-        dbname="postgres",
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        port=os.environ.get("PGPORT", "5432"),
-        user=os.environ.get("PGUSER", "root"),
-    )
-    conn.autocommit = True
-    with conn.cursor() as cr:
-        cr.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(DB)
-            )
-        )
-    conn.close()
+def main(argv=None):
+    return run_alone(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
