@@ -1,9 +1,11 @@
 # The project's commands; `make help` lists them.
-.PHONY: help run test setup lint
+.PHONY: help run test setup lint bench fault
 
 help:
 	@echo "make run    Odoo with the addon installed on http://127.0.0.1:8069"
-	@echo "make test   every check and test (lint, Odoo, HTTP, browser, unit)"
+	@echo "make test   every check and test (lint, Odoo, HTTP, browser, unit, short fault suite)"
+	@echo "make bench  every benchmark on one Odoo server, one table of figures"
+	@echo "make fault  the fault-injection suite at full size"
 
 run:
 	@tools/run.sh
@@ -13,3 +15,10 @@ test:
 
 setup:
 	@tools/setup.sh
+
+# BENCH_ARGS=--reuse keeps the template databases for the next run.
+bench:
+	@tools/bench.sh $(BENCH_ARGS)
+
+fault:
+	@tools/fault.sh

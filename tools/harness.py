@@ -353,11 +353,12 @@ class OdooEnv:
     def filestore(self, db):
         return self.data_dir / "filestore" / db
 
-    def clone_database(self, template, name, template_data_dir=None):
-        """Copies database ``template`` to ``name`` with its filestore (from
-        ``template_data_dir``, this environment's own by default)."""
+    def clone_database(self, template, name, filestore=None):
+        """Copies database ``template`` to ``name`` with its filestore (the
+        folder ``filestore``, by default the template's in this
+        environment's data folder)."""
         clone_database(template, name, pg=self.pg)
-        source = Path(template_data_dir or self.data_dir) / "filestore" / template
+        source = Path(filestore) if filestore else self.filestore(template)
         target = self.filestore(name)
         shutil.rmtree(target, ignore_errors=True)
         if source.is_dir():

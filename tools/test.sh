@@ -2,7 +2,8 @@
 # Runs every check of the project: lint, a fresh test database with the addon
 # installed, then the whole suite (Odoo tests in the database, HTTP tests
 # against the real server, browser tours in Chromium, and the plain unit
-# tests of the ORM-free core) through pytest. Ends with pytest's summary.
+# tests of the ORM-free core, and the short version of the fault-injection
+# suite in fault/) through pytest. Ends with pytest's summary.
 #
 #   IG_TEST_DB  test database name (default: integration_gateway_test)
 #   IG_REUSE_DB=1  update the addon in an existing test database instead of
@@ -42,6 +43,20 @@ rm -f "$INSTALL_LOG"
     || die "installing $ADDON_NAME failed; see $INSTALL_LOG"
 step "$ADDON_NAME $DONE database $DB"
 
+# The fault tests start servers of their own on copies of this fresh
+# database (a copy needs nobody connected to its source: made now, before
+# pytest connects to it), at the short sizes.
+FAULT_TEMPLATE="ig_faults_${DB#ig_test_}_template"
+"$PY" - "$DB" "$FAULT_TEMPLATE" <<'PYEOF'
+import sys
+sys.path.insert(0, "tools")
+import harness
+harness.clone_database(sys.argv[1], sys.argv[2])
+PYEOF
+export IG_TEST_DB="$DB" IG_FAULT_SCALE=short IG_FAULT_TEMPLATE="$FAULT_TEMPLATE" \
+    IG_FAULT_FILESTORE="$CACHE_ROOT/data/filestore/$DB" IG_FAULT_TEMPLATE_DROP=1
+step "fault-test template $FAULT_TEMPLATE copied"
+
 export IG_INSTALL_LOG="$INSTALL_LOG" IG_FORBID_SKIPS=1
 export PYTHONPATH="$REPO_ROOT/tools${PYTHONPATH:+:$PYTHONPATH}"
 # From the addons folder, so that pytest sees the addon under its technical
@@ -49,4 +64,4 @@ export PYTHONPATH="$REPO_ROOT/tools${PYTHONPATH:+:$PYTHONPATH}"
 cd "$ADDONS_LINK_DIR"
 exec "$PY" -m pytest -p no:cacheprovider -p pytest_strict -p pytest_isolation \
     --odoo-config="$CONF" --odoo-database="$DB" --odoo-http --odoo-log-level=warn \
-    "$ADDON_NAME/tests" "$@"
+    "$ADDON_NAME/tests" "$ADDON_NAME/fault" "$@"

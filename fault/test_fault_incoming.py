@@ -1,0 +1,293 @@
+"""A validated incoming webhook under a flood of bad calls: malformed,
+forged, replayed, oversized and wrongly typed requests, sent concurrently to
+four worker processes. None of them runs the automation, none gets a 500,
+and every one is recorded with its reason."""
+
+import collections
+import concurrent.futures
+import http.client
+import importlib.util
+import json
+import time
+import uuid
+
+import pytest
+from conftest import ROOT, SIZE
+
+pytestmark = pytest.mark.fault
+
+IN_FLIGHT = 8
+TOLERANCE = 5  # seconds a signature's timestamp is valid, so replays go stale
+MAX_BODY = 4096
+ORIGINALS = 5  # valid messages, run once each, later replayed
+SCHEMA = {
+    "type": "object",
+    "required": ["ref", "amount"],
+    "properties": {
+        "ref": {"type": "string"},
+        "amount": {"type": "integer", "minimum": 0},
+    },
+}
+
+SETUP = """
+import json
+from odoo.addons.integration_gateway.lib import standard_webhooks
+schema, tolerance, max_body = args
+env["res.partner"].create({"name": "Fault target", "ref": "FAULT-1"})
+model = env["ir.model"]._get("res.partner")
+secret = standard_webhooks.generate_secret()
+validator = env["integration.webhook.validator"].create({
+    "name": "Fault validator",
+    "signature_scheme": "standard_webhooks",
+    "secret": secret,
+    "timestamp_tolerance": tolerance,
+    "json_schema": json.dumps(schema),
+    "max_body_bytes": max_body,
+    "allowed_content_types": "application/json",
+    "replay_protection": True,
+})
+automation = env["base.automation"].create({
+    "name": "Fault: count runs",
+    "model_id": model.id,
+    "trigger": "on_webhook",
+    "record_getter": "model.search([('ref', '=', payload['ref'])], limit=1)",
+    "webhook_validator_id": validator.id,
+})
+automation.action_server_ids = env["ir.actions.server"].create({
+    "name": "Count a run",
+    "model_id": model.id,
+    "base_automation_id": automation.id,
+    "usage": "base_automation",
+    "state": "code",
+    "code": "env['res.partner.category'].create({'name': 'fault run'})",
+})
+result = {"uuid": automation.webhook_uuid, "secret": secret,
+          "validator": validator.id}
+"""
+
+COUNTS = """
+runs = env["res.partner.category"].search_count([("name", "=", "fault run")])
+rejections = env["integration.webhook.rejection"]._read_group(
+    [("validator_ref", "=", args[0])], ["reason"], ["__count"])
+result = {"runs": runs, "rejections": dict(rejections)}
+"""
+
+
+def _standard_webhooks():
+    """lib/standard_webhooks.py, which imports nothing of Odoo."""
+    spec = importlib.util.spec_from_file_location(
+        "fault_standard_webhooks", ROOT / "lib" / "standard_webhooks.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+sw = _standard_webhooks()
+
+
+class Sender:
+    """Builds and sends calls to one webhook."""
+
+    def __init__(self, port, db, webhook_uuid, secret):
+        self.port = port
+        self.db = db
+        self.path = f"/web/hook/{webhook_uuid}"
+        self.secret = secret
+        self.other_secret = sw.generate_secret()
+
+    def signed(self, body, secret=None, timestamp=None, content_type=None):
+        msg_id = f"msg_{uuid.uuid4().hex}"
+        headers = sw.sign_headers([secret or self.secret], msg_id, body, timestamp)
+        headers["Content-Type"] = content_type or "application/json"
+        return headers, body
+
+    def send(self, headers, body, chunked=False):
+        """Posts one call; (status, JSON answer or None)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            headers = {**headers, "X-Odoo-Database": self.db, "Connection": "close"}
+            if chunked:
+                connection.putrequest("POST", self.path)
+                for name, value in headers.items():
+                    connection.putheader(name, value)
+                connection.putheader("Transfer-Encoding", "chunked")
+                connection.endheaders()
+                connection.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+            else:
+                connection.request("POST", self.path, body=body, headers=headers)
+            response = connection.getresponse()
+            text = response.read()
+        finally:
+            connection.close()
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            answer = None
+        return response.status, answer
+
+
+def _valid_body(n):
+    return json.dumps({"ref": "FAULT-1", "amount": n}).encode()
+
+
+def _bad_calls(sender, count):
+    """``count`` bad calls, cycling through the kinds: (kind, expected
+    status, expected recorded reason, headers, body, chunked)."""
+    kinds = [
+        ("malformed JSON", 400, "not_json", lambda n: sender.signed(b'{"ref": "FA')),
+        (
+            "invalid UTF-8",
+            400,
+            "not_json",
+            lambda n: sender.signed(b'{"ref": "\xff\xfe", "amount": 1}'),
+        ),
+        (
+            "forged signature",
+            401,
+            "signature",
+            lambda n: _tampered(sender.signed(_valid_body(n))),
+        ),
+        (
+            "signed with another secret",
+            401,
+            "signature",
+            lambda n: sender.signed(_valid_body(n), secret=sender.other_secret),
+        ),
+        (
+            "no signature",
+            401,
+            "signature",
+            lambda n: ({"Content-Type": "application/json"}, _valid_body(n)),
+        ),
+        (
+            "timestamp an hour old",
+            401,
+            "signature",
+            lambda n: sender.signed(_valid_body(n), timestamp=time.time() - 3600),
+        ),
+        (
+            "oversized",
+            413,
+            "too_large",
+            lambda n: sender.signed(
+                json.dumps(
+                    {"ref": "FAULT-1", "amount": n, "pad": "x" * MAX_BODY}
+                ).encode()
+            ),
+        ),
+        (
+            "form body",
+            415,
+            "content_type",
+            lambda n: sender.signed(
+                b"ref=FAULT-1&amount=1",
+                content_type="application/x-www-form-urlencoded",
+            ),
+        ),
+        (
+            "plain text",
+            415,
+            "content_type",
+            lambda n: sender.signed(_valid_body(n), content_type="text/plain"),
+        ),
+        (
+            "amount is a string",
+            422,
+            "schema",
+            lambda n: sender.signed(
+                json.dumps({"ref": "FAULT-1", "amount": str(n)}).encode()
+            ),
+        ),
+        (
+            "a list, not an object",
+            422,
+            "schema",
+            lambda n: sender.signed(json.dumps([{"ref": "FAULT-1"}]).encode()),
+        ),
+        (
+            "required field missing",
+            422,
+            "schema",
+            lambda n: sender.signed(json.dumps({"ref": "FAULT-1"}).encode()),
+        ),
+    ]
+    calls = []
+    for n in range(count):
+        kind, status, reason, make = kinds[n % len(kinds)]
+        headers, body = make(n)
+        calls.append((kind, status, reason, headers, body, False))
+    # A chunked body announces no size: refused before it is read.
+    kind, status, reason, headers, body, _chunked = calls[-1]
+    headers, body = sender.signed(_valid_body(0))
+    calls[-1] = (
+        "chunked, no Content-Length",
+        411,
+        "length_required",
+        headers,
+        body,
+        True,
+    )
+    return calls
+
+
+def _tampered(signed):
+    headers, body = signed
+    return headers, body.replace(b'"amount": ', b'"amount": 1')
+
+
+def test_bad_calls_run_nothing_and_are_all_recorded(shared_gateway, figures):
+    gateway = shared_gateway
+    setup = gateway.run(SETUP, SCHEMA, TOLERANCE, MAX_BODY)
+    sender = Sender(gateway.server.port, gateway.db, setup["uuid"], setup["secret"])
+    mark = gateway.log_mark()
+
+    originals = [sender.signed(_valid_body(n)) for n in range(ORIGINALS)]
+    signed_at = time.monotonic()
+    for headers, body in originals:
+        assert sender.send(headers, body) == (200, {"status": "ok"})
+    # The sender's retries of a message already processed: acknowledged,
+    # not run again.
+    for headers, body in originals:
+        assert sender.send(headers, body) == (200, {"status": "ok", "duplicate": True})
+
+    calls = _bad_calls(sender, SIZE["bad_requests"] - ORIGINALS)
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(IN_FLIGHT) as pool:
+        answers = list(
+            pool.map(lambda call: sender.send(call[3], call[4], chunked=call[5]), calls)
+        )
+    # The same signed messages, captured and replayed once their timestamp
+    # is out of tolerance.
+    time.sleep(max(0, signed_at + TOLERANCE + 1 - time.monotonic()))
+    for headers, body in originals:
+        calls.append(("replayed later", 401, "signature", headers, body, False))
+        answers.append(sender.send(headers, body))
+    elapsed = time.monotonic() - started
+
+    wrong = collections.Counter(
+        (kind, expected, status)
+        for (kind, expected, *_rest), (status, _answer) in zip(
+            calls, answers, strict=True
+        )
+        if status != expected
+    )
+    assert not wrong, f"(kind, expected, got): count {dict(wrong)}"
+    for (kind, _status, reason, *_rest), (_status, answer) in zip(
+        calls, answers, strict=True
+    ):
+        assert answer["status"] == "error" and answer["error"] == reason, (kind, answer)
+
+    counts = gateway.run(COUNTS, setup["validator"])
+    assert counts["runs"] == ORIGINALS
+    expected = collections.Counter(reason for _kind, _s, reason, *_rest in calls)
+    assert counts["rejections"] == dict(expected)
+    assert gateway.problems_since(mark) == []
+    kinds = collections.Counter(kind for kind, *_rest in calls)
+    figures.append(
+        f"incoming: {len(calls)} bad calls of {len(kinds)} kinds ({IN_FLIGHT} in "
+        f"flight, {elapsed:.1f} s): 0 runs, 0 HTTP 500, {len(calls)} recorded "
+        f"({', '.join(f'{n} {r}' for r, n in sorted(expected.items()))}); "
+        f"{ORIGINALS} valid messages run once each, their immediate replays "
+        "acknowledged as duplicates"
+    )
