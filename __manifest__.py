@@ -12,6 +12,12 @@
     "data": [
         "security/integration_gateway_groups.xml",
         "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
+        "views/integration_webhook_endpoint_views.xml",
+        "views/integration_webhook_replay_views.xml",
+        "views/integration_webhook_delivery_views.xml",
+        "views/integration_webhook_attempt_views.xml",
+        "views/ir_actions_server_views.xml",
         "views/res_config_settings_views.xml",
         "views/integration_menus.xml",
     ],
@@ -20,6 +26,7 @@
             "integration_gateway/static/src/js/tours/*.js",
         ],
     },
+    "post_init_hook": "post_init_hook",
     "installable": True,
     "application": False,
 }

@@ -19,3 +19,11 @@ class ResConfigSettings(models.TransientModel):
         help="Delivered webhooks, their attempts and recorded rejections older than "
         "this are removed by the daily clean-up.",
     )
+
+    def set_values(self):
+        result = super().set_values()
+        # The dispatcher count is a number of crons: make it so.
+        self.env["integration.webhook.delivery"]._sync_dispatchers(
+            self.integration_dispatcher_count
+        )
+        return result
