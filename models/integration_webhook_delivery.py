@@ -103,6 +103,7 @@ class IntegrationWebhookDelivery(models.Model):
     payload = fields.Text(required=True, readonly=True, help="The JSON body, as sent.")
     state = fields.Selection(STATES, default="pending", required=True, readonly=True)
     attempt_count = fields.Integer(
+        default=0,
         readonly=True,
         aggregator=None,
         help="Attempts since the delivery was queued or requeued.",
@@ -237,14 +238,14 @@ class IntegrationWebhookDelivery(models.Model):
     def _dispatch_batch(self, limit=BATCH_SIZE):
         """Claims up to ``limit`` due deliveries, sends them and records the
         outcome. Commits the claim before sending. Returns how many were
-        claimed."""
+        sent; those that could not be sent within the lease are released."""
         claimed, messages = self._claim(limit)
         if not claimed:
             return 0
         deadline = time.time() + LEASE - LEASE_MARGIN
         results = self._sender().send_many(messages, deadline=deadline)
         self._record_results(claimed, results)
-        return len(claimed)
+        return sum(result.sent for result in results)
 
     @api.model
     def _sender(self):

@@ -86,7 +86,7 @@ class IntegrationWebhookEndpoint(models.Model):
         "cloud metadata addresses. Off by default so that a webhook cannot be "
         "used to reach internal services.",
     )
-    consecutive_failures = fields.Integer(readonly=True, copy=False)
+    consecutive_failures = fields.Integer(default=0, readonly=True, copy=False)
     last_success_at = fields.Datetime(readonly=True, copy=False)
     failing_since = fields.Datetime(
         readonly=True,
