@@ -21,6 +21,7 @@ Usage::
 
 import collections
 import errno
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -72,6 +73,37 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # the tests assert on what was received, not on a log
 
 
+class _Server(ThreadingHTTPServer):
+    """Remembers its open connections, so that stopping closes the kept-alive
+    ones too: a pooled client must not keep talking to a stopped receiver."""
+
+    daemon_threads = True
+
+    def __init__(self, *args, **kwargs):
+        self.connections = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address):
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self):
+        with self.connections_lock:
+            connections, self.connections = self.connections, set()
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed by the client
+
+
 class WebhookReceiver:
     """A threaded HTTP server recording what it receives; see the module doc."""
 
@@ -82,7 +114,6 @@ class WebhookReceiver:
         self._stopping = threading.Event()
         self._server = self._bind(ports)
         self._server.receiver = self
-        self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="webhook-receiver", daemon=True
         )
@@ -91,7 +122,7 @@ class WebhookReceiver:
     def _bind(ports):
         for port in ports:
             try:
-                return ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+                return _Server(("127.0.0.1", port), _Handler)
             except OSError as exc:
                 if exc.errno != errno.EADDRINUSE:
                     raise
@@ -112,6 +143,7 @@ class WebhookReceiver:
         self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         self._thread.join(5)
 
     def __enter__(self):
