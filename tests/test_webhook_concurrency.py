@@ -22,11 +22,10 @@ BACKLOG = 120
 @tagged("post_install", "-at_install")
 class TestWebhookConcurrency(WebhookCase):
     def _committed(self, work):
-        """Runs ``work(env)`` on a connection of its own, and commits."""
+        """Runs ``work(env)`` on a connection of its own, which commits when
+        the ``with`` block ends."""
         with db_connect(self.env.cr.dbname).cursor() as cr:
-            result = work(api.Environment(cr, SUPERUSER_ID, {}))
-            cr.commit()
-        return result
+            return work(api.Environment(cr, SUPERUSER_ID, {}))
 
     def test_two_dispatchers_never_send_a_delivery_twice(self):
         def make_backlog(env):
@@ -71,7 +70,6 @@ class TestWebhookConcurrency(WebhookCase):
                     total = 0
                     while count := deliveries._dispatch_batch(limit=10):
                         total += count
-                    cr.commit()
                 sent[name] = total
             except Exception as exc:  # noqa: BLE001 (reported by the test)
                 errors.append(exc)

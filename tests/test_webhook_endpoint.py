@@ -65,7 +65,7 @@ class TestWebhookEndpoint(WebhookCase):
         self.assertTrue(endpoint.sudo().secret.startswith("whsec_"))
         self.assertEqual(endpoint.name, "CRM")
         with self.assertRaises(AccessError):
-            endpoint.secret  # noqa: B018
+            _secret = endpoint.secret
         with self.assertRaises(AccessError):
             endpoint.read(["secret"])
         with self.assertRaises(AccessError):

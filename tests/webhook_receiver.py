@@ -20,6 +20,7 @@ Usage::
 """
 
 import collections
+import contextlib
 import errno
 import socket
 import threading
@@ -87,21 +88,20 @@ class _Server(ThreadingHTTPServer):
     def process_request(self, request, client_address):
         with self.connections_lock:
             self.connections.add(request)
-        super().process_request(request, client_address)
+        return super().process_request(request, client_address)
 
     def shutdown_request(self, request):
         with self.connections_lock:
             self.connections.discard(request)
-        super().shutdown_request(request)
+        return super().shutdown_request(request)
 
     def close_connections(self):
         with self.connections_lock:
             connections, self.connections = self.connections, set()
         for connection in connections:
-            try:
+            # OSError: the client closed it already.
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed by the client
 
 
 class WebhookReceiver:
