@@ -215,8 +215,9 @@ class IntegrationWebhookDelivery(models.Model):
     @api.model
     def _cron_dispatch(self):
         """Dispatcher cron: sends due deliveries batch after batch while the
-        cron's time allows, reporting progress; the cron framework runs it
-        again at once while work remains."""
+        cron's time allows, reporting progress with ``_commit_progress``.
+        When time is up with work left, the cron is triggered again so that
+        it goes on at once."""
         cron = self.env["ir.cron"]
         # Start from a fresh transaction: the claim must see every delivery
         # committed so far.
@@ -229,11 +230,15 @@ class IntegrationWebhookDelivery(models.Model):
                 # More than one batch is waiting: let idle dispatchers help.
                 self._wake_dispatchers()
                 helped = True
-            if (
-                not cron._commit_progress(processed, remaining=remaining)
-                or not remaining
-            ):
+            if not remaining:
+                cron._commit_progress(processed, remaining=0)
                 return
+            if not cron._commit_progress(processed, remaining=remaining):
+                break
+        # The cron framework reschedules a job that reports remaining work,
+        # but without waking the cron threads; the trigger does (after commit).
+        if cron_id := self.env.context.get("cron_id"):
+            cron.browse(cron_id).sudo()._trigger()
 
     @api.model
     def _dispatch_batch(self, limit=BATCH_SIZE):
