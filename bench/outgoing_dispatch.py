@@ -72,6 +72,9 @@ class Receiver(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without this, Nagle's
+    # algorithm holds the body until the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -202,7 +205,7 @@ print("KEY=" + env["res.users.apikeys"].with_user(admin)._generate(None, "bench"
 
 BACKLOG = """
 Delivery = env["integration.webhook.delivery"]
-Delivery._sync_dispatchers(%(dispatchers)d)
+env["integration.webhook.dispatcher"]._sync_crons(%(dispatchers)d)
 endpoint = env["integration.webhook.endpoint"].search([("name", "=", "bench receiver")])
 payload = '{"_action": "bench(#0)", "_id": %%d, "_model": "res.partner", "n": %%d, ' \\
           '"email": "someone@example.com", "city": "Namur", "street": "Rue de Fer 12"}'
@@ -210,7 +213,7 @@ Delivery.create([
     {"endpoint_id": endpoint.id, "payload": payload %% (n, n)}
     for n in range(%(count)d)
 ])
-Delivery._wake_dispatchers()
+env["integration.webhook.dispatcher"]._wake()
 """
 
 

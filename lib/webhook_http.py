@@ -30,7 +30,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from . import networks
+from . import networks, standard_webhooks
 
 try:
     import certifi
@@ -217,7 +217,9 @@ def _pool_manager(allow_private, resolver, maxsize):
 @dataclass(frozen=True)
 class Message:
     """One HTTP POST to make. ``not_before`` (Unix time) paces throttled
-    endpoints: the request does not start earlier."""
+    endpoints: the request does not start earlier. With ``secrets``, the
+    request is signed per Standard Webhooks as ``msg_id`` when it is sent,
+    so that ``webhook-timestamp`` is the time of sending."""
 
     url: str
     body: bytes
@@ -225,6 +227,8 @@ class Message:
     timeout: float
     allow_private: bool = False
     not_before: float = 0.0
+    msg_id: str | None = None
+    secrets: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -304,6 +308,12 @@ class Sender:
         }
         if authorization and "Authorization" not in headers:
             headers["Authorization"] = authorization
+        if message.secrets:
+            headers.update(
+                standard_webhooks.sign_headers(
+                    message.secrets, message.msg_id, message.body
+                )
+            )
         response = self._managers[message.allow_private].request(
             "POST",
             url,

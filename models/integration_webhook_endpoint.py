@@ -274,8 +274,8 @@ class IntegrationWebhookEndpoint(models.Model):
                 }
             )
         )
-        sender = self.env["integration.webhook.delivery"]._sender()
-        result = sender.send(self.sudo()._message(delivery.uuid, payload))
+        sender = self.env["integration.webhook.dispatcher"]._sender()
+        result = sender.send(self.sudo()._message_maker()(delivery.uuid, payload))
         delivery._record_test_result(result)
         if result.status_code and 200 <= result.status_code < 300:
             kind = "success"
@@ -348,19 +348,25 @@ class IntegrationWebhookEndpoint(models.Model):
             secrets.append(self.previous_secret)
         return secrets
 
-    def _message(self, msg_id, payload, not_before=0.0):
-        """The signed HTTP request of one delivery to this endpoint."""
+    def _message_maker(self):
+        """Returns ``make(msg_id, payload, not_before=0.0)``, building the HTTP
+        request of a delivery to this endpoint (signed when sent); the
+        endpoint's settings are read once."""
         self.ensure_one()
-        body = payload.encode()
-        signed = standard_webhooks.sign_headers(self._signing_secrets(), msg_id, body)
-        return webhook_http.Message(
-            url=self.url,
-            body=body,
-            headers={**webhook_http.parse_headers(self.headers), **signed},
-            timeout=self.timeout,
-            allow_private=self.allow_private_network,
-            not_before=not_before,
-        )
+        settings = {
+            "url": self.url,
+            "headers": webhook_http.parse_headers(self.headers),
+            "timeout": self.timeout,
+            "allow_private": self.allow_private_network,
+            "secrets": tuple(self._signing_secrets()),
+        }
+
+        def make(msg_id, payload, not_before=0.0):
+            return webhook_http.Message(
+                body=payload.encode(), msg_id=msg_id, not_before=not_before, **settings
+            )
+
+        return make
 
     def _resume_deliveries(self):
         """Makes the deliveries waiting on these endpoints due now."""
@@ -371,7 +377,7 @@ class IntegrationWebhookEndpoint(models.Model):
         )
         if waiting:
             waiting.write({"next_attempt_at": fields.Datetime.now()})
-            deliveries._wake_dispatchers()
+            self.env["integration.webhook.dispatcher"]._wake()
 
     def _notify_disabled(self):
         """Tells the integration managers, in Odoo, that endpoints were disabled."""

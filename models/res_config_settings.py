@@ -23,7 +23,7 @@ class ResConfigSettings(models.TransientModel):
     def set_values(self):
         result = super().set_values()
         # The dispatcher count is a number of crons: make it so.
-        self.env["integration.webhook.delivery"]._sync_dispatchers(
+        self.env["integration.webhook.dispatcher"]._sync_crons(
             self.integration_dispatcher_count
         )
         return result

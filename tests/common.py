@@ -21,6 +21,7 @@ class WebhookCase(TransactionCase):
         cls.addClassCleanup(cls.receiver.stop)
         cls.Endpoint = cls.env["integration.webhook.endpoint"]
         cls.Delivery = cls.env["integration.webhook.delivery"]
+        cls.Dispatcher = cls.env["integration.webhook.dispatcher"]
 
     def setUp(self):
         super().setUp()
@@ -46,7 +47,7 @@ class WebhookCase(TransactionCase):
         (within the test's transaction)."""
         with self.enter_registry_test_mode(), self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            env["integration.webhook.delivery"]._cron_dispatch()
+            env["integration.webhook.dispatcher"]._cron_dispatch()
 
     def make_due(self, deliveries):
         """Moves deliveries' next attempt to now, as if time had passed."""

@@ -65,11 +65,11 @@ class TestWebhookConcurrency(WebhookCase):
             try:
                 with db_connect(self.env.cr.dbname).cursor() as cr:
                     env = api.Environment(cr, SUPERUSER_ID, {})
-                    deliveries = env["integration.webhook.delivery"]
+                    dispatcher = env["integration.webhook.dispatcher"]
                     start.wait()
                     total = 0
-                    while count := deliveries._dispatch_batch(limit=10):
-                        total += count
+                    while (batch := dispatcher._dispatch_batch(limit=10))[0]:
+                        total += batch[1]
                 sent[name] = total
             except Exception as exc:  # noqa: BLE001 (reported by the test)
                 errors.append(exc)

@@ -14,7 +14,7 @@ from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import RecordCapturer, new_test_user, tagged
 
 from odoo.addons.integration_gateway.lib import webhook_http
-from odoo.addons.integration_gateway.models import integration_webhook_delivery
+from odoo.addons.integration_gateway.models import integration_webhook_dispatcher
 
 from .common import WebhookCase
 
@@ -282,7 +282,7 @@ class TestWebhookDispatch(WebhookCase):
         # A dispatcher claims the delivery, commits, then dies before sending.
         with self.enter_registry_test_mode(), self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            crashed, _messages = env["integration.webhook.delivery"]._claim(10)
+            crashed, _messages = env["integration.webhook.dispatcher"]._claim(10)
         self.assertEqual(delivery.state, "sending")
         lease = (delivery.lease_expires_at - fields.Datetime.now()).total_seconds()
         self.assertAlmostEqual(lease, 120, delta=2)
@@ -301,7 +301,7 @@ class TestWebhookDispatch(WebhookCase):
         with self.enter_registry_test_mode(), self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             failed = webhook_http.Result(started_at=time.time(), error="late")
-            env["integration.webhook.delivery"]._record_results(crashed, [failed])
+            env["integration.webhook.dispatcher"]._record(crashed, [failed])
         self.assertEqual(delivery.state, "delivered")
         self.assertEqual(delivery.attempt_count, 1)
 
@@ -322,7 +322,7 @@ class TestWebhookDispatch(WebhookCase):
         endpoint = self.make_endpoint("/ok", timeout=5)
         delivery = self.enqueue(endpoint)
         # With 2 s of lease left after the margin, a 5 s request may not start.
-        with patch.object(integration_webhook_delivery, "LEASE", 12):
+        with patch.object(integration_webhook_dispatcher, "LEASE", 12):
             self.dispatch()
         self.assertFalse(self.receiver.requests)
         self.assertRecordValues(
@@ -331,7 +331,7 @@ class TestWebhookDispatch(WebhookCase):
         self.assertFalse(delivery.attempt_ids)
 
     def test_queueing_wakes_one_dispatcher_at_commit(self):
-        crons = self.Delivery._dispatcher_crons()
+        crons = self.Dispatcher._crons()
         self.assertEqual(len(crons), 2, "two dispatchers by default")
         endpoint = self.make_endpoint("/ok")
         with RecordCapturer(
@@ -345,7 +345,7 @@ class TestWebhookDispatch(WebhookCase):
 
     def test_cron_job_reports_progress_and_drains_the_queue(self):
         endpoint = self.make_endpoint("/ok")
-        count = 2 * integration_webhook_delivery.BATCH_SIZE + 10
+        count = 2 * integration_webhook_dispatcher.BATCH_SIZE + 10
         self.Delivery.create(
             [
                 {"endpoint_id": endpoint.id, "payload": json.dumps({"n": n})}

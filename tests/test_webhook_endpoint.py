@@ -174,7 +174,7 @@ class TestWebhookEndpoint(WebhookCase):
 
     def test_dispatcher_count_setting_creates_and_archives_crons(self):
         def active_dispatchers():
-            return self.Delivery._dispatcher_crons().filtered("active")
+            return self.Dispatcher._crons().filtered("active")
 
         self.assertEqual(len(active_dispatchers()), 2)
         self.env["res.config.settings"].create(
@@ -191,9 +191,7 @@ class TestWebhookEndpoint(WebhookCase):
             {"integration_dispatcher_count": 1}
         ).execute()
         self.assertEqual(active_dispatchers(), crons[0])
-        self.assertEqual(
-            len(self.Delivery._dispatcher_crons()), 4, "archived, not deleted"
-        )
+        self.assertEqual(len(self.Dispatcher._crons()), 4, "archived, not deleted")
         with self.assertRaisesRegex(UserError, "between 1 and 32"):
             self.env["res.config.settings"].create(
                 {"integration_dispatcher_count": 0}

@@ -45,7 +45,10 @@ class Received:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver would
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without this, Nagle's
+    # algorithm holds the body until the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True  # keep-alive, as a real receiver would
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
