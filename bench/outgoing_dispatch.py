@@ -7,7 +7,8 @@ port 18100 and a receiver on 127.0.0.1:18101, then measures, in one run:
 
 1. dispatch throughput: a backlog of queued deliveries drained by one
    dispatcher on one cron thread, then by two dispatchers on two cron
-   threads (deliveries per second, and per dispatcher);
+   threads (deliveries per second, and per dispatcher), to a receiver that
+   answers at once and to one that takes 20 ms per answer;
 2. first-attempt delay: partners created one at a time through JSON/2, each
    queuing a webhook through an automation; the delay runs from the moment
    the request was sent (so it includes the request itself and its commit)
@@ -42,6 +43,7 @@ ADDONS = f"{ODOO_TREE}/addons,{ROOT}/.build/addons"
 DB = "ig_outgoing_bench"
 HTTP_PORT = 18100
 RECEIVER_PORT = 18101
+SLOW_ANSWER = 0.020  # seconds the slow receiver takes to answer
 PG = {
     "host": os.environ.get("PGHOST", "127.0.0.1"),
     "port": os.environ.get("PGPORT", "5432"),
@@ -79,6 +81,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         now = time.time()
+        if self.path == "/slow":
+            time.sleep(SLOW_ANSWER)
         payload = json.loads(body)
         key = payload.get("name") or payload.get("n")
         with self.server.lock:
@@ -135,15 +139,6 @@ def drop_database():
                 sql.Identifier(DB)
             )
         )
-    conn.close()
-
-
-def wake_crons():
-    """NOTIFY the cron threads, as Odoo does after a trigger is committed."""
-    conn = psycopg2.connect(dbname="postgres", **PG)
-    conn.autocommit = True
-    with conn.cursor() as cr:
-        cr.execute("SELECT pg_notify('cron_trigger', %s)", [DB])
     conn.close()
 
 
@@ -204,12 +199,12 @@ print("KEY=" + env["res.users.apikeys"].with_user(admin)._generate(None, "bench"
 """
 
 BACKLOG = """
-Delivery = env["integration.webhook.delivery"]
 env["integration.webhook.dispatcher"]._sync_crons(%(dispatchers)d)
 endpoint = env["integration.webhook.endpoint"].search([("name", "=", "bench receiver")])
+endpoint.url = "http://127.0.0.1:%(port)d%(path)s"
 payload = '{"_action": "bench(#0)", "_id": %%d, "_model": "res.partner", "n": %%d, ' \\
           '"email": "someone@example.com", "city": "Namur", "street": "Rue de Fer 12"}'
-Delivery.create([
+env["integration.webhook.delivery"].create([
     {"endpoint_id": endpoint.id, "payload": payload %% (n, n)}
     for n in range(%(count)d)
 ])
@@ -217,25 +212,24 @@ env["integration.webhook.dispatcher"]._wake()
 """
 
 
-def throughput(conf, workdir, receiver, dispatchers, count):
-    shell(conf, BACKLOG % {"dispatchers": dispatchers, "count": count})
+def throughput(conf, receiver, dispatchers, path, count):
+    """Queues ``count`` deliveries to ``path`` of the receiver while the
+    server runs, and measures from the first arrival to the last."""
     receiver.reset()
-    server = Server(conf, dispatchers, workdir)
-    started = time.time()
-    wake_crons()
+    values = {"dispatchers": dispatchers, "count": count}
+    shell(conf, BACKLOG % {**values, "port": RECEIVER_PORT, "path": path})
     deadline = time.monotonic() + 600
     while receiver.count < count and time.monotonic() < deadline:
         time.sleep(0.05)
     if receiver.count < count:
-        server.stop()
         raise RuntimeError(f"only {receiver.count} of {count} deliveries arrived")
     times = sorted(receiver.arrivals.values())
     rate = (count - 1) / (times[-1] - times[0])
-    return server, {
-        "dispatchers": dispatchers,
+    return {
+        **values,
+        "path": path,
         "rate": rate,
         "per_dispatcher": rate / dispatchers,
-        "wall": times[-1] - started,
         "duplicates": receiver.count - len(receiver.arrivals),
     }
 
@@ -275,6 +269,37 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+def report(args, results, queued, immediate):
+    print()
+    print(f"Dispatch throughput, {args.deliveries} queued deliveries per run")
+    for path, label in (("/ok", "answering at once"), ("/slow", "answering in 20 ms")):
+        one, two = (r for r in results if r["path"] == path)
+        print(f"  receiver {label}:")
+        for r in (one, two):
+            print(
+                f"    {r['dispatchers']} dispatcher(s) on {r['dispatchers']} cron "
+                f"thread(s): {r['rate']:6.0f} deliveries/s "
+                f"({r['per_dispatcher']:.0f} per dispatcher), "
+                f"{r['duplicates']} sent twice"
+            )
+        print(f"    2 dispatchers / 1 dispatcher: x{two['rate'] / one['rate']:.2f}")
+    print()
+    print(
+        f"First-attempt delay, {args.events} events, request sent -> webhook received"
+    )
+    for label, delays in (
+        ("queued (this addon)", queued),
+        ("immediate (Odoo)", immediate),
+    ):
+        print(
+            f"  {label:20} p50 {statistics.median(delays) * 1000:6.0f} ms   "
+            f"p95 {percentile(delays, 0.95) * 1000:6.0f} ms   "
+            f"max {max(delays) * 1000:6.0f} ms   ({len(delays)}/{args.events} arrived)"
+        )
+    ratio = percentile(queued, 0.95) / percentile(immediate, 0.95)
+    print(f"  queued p95 / immediate p95: x{ratio:.1f}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deliveries", type=int, default=5000)
@@ -298,18 +323,19 @@ def main(argv=None):
             for line in shell(conf, SETUP % {"port": RECEIVER_PORT}).splitlines()
             if line.startswith("KEY=")
         )
-
         results = []
         for dispatchers in (1, 2):
-            print(f"throughput, {dispatchers} dispatcher(s) ...", flush=True)
-            server, result = throughput(
-                conf, workdir, receiver, dispatchers, args.deliveries
-            )
-            results.append(result)
+            server = Server(conf, dispatchers, workdir)
+            for path in ("/ok", "/slow"):
+                print(
+                    f"throughput: {dispatchers} dispatcher(s), {path} ...", flush=True
+                )
+                results.append(
+                    throughput(conf, receiver, dispatchers, path, args.deliveries)
+                )
             if dispatchers == 1:
                 server.stop()
                 server = None
-
         print("first-attempt delay ...", flush=True)
         queued = first_attempt_delays(receiver, key, "res.partner", args.events)
         immediate = first_attempt_delays(
@@ -321,35 +347,7 @@ def main(argv=None):
         receiver.shutdown()
         if not args.keep_db:
             drop_database()
-
-    one, two = results
-    print()
-    print(
-        f"Dispatch throughput, {args.deliveries} queued deliveries to a local receiver"
-    )
-    for r in results:
-        print(
-            f"  {r['dispatchers']} dispatcher(s), {r['dispatchers']} cron thread(s): "
-            f"{r['rate']:7.0f} deliveries/s "
-            f"({r['per_dispatcher']:.0f} per dispatcher), "
-            f"drained in {r['wall']:.1f} s, {r['duplicates']} sent twice"
-        )
-    print(f"  2 dispatchers / 1 dispatcher: x{two['rate'] / one['rate']:.2f}")
-    print()
-    print(
-        f"First-attempt delay, {args.events} events, request sent -> webhook received"
-    )
-    for label, delays in (
-        ("queued (this addon)", queued),
-        ("immediate (Odoo)", immediate),
-    ):
-        print(
-            f"  {label:20} p50 {statistics.median(delays) * 1000:6.0f} ms   "
-            f"p95 {percentile(delays, 0.95) * 1000:6.0f} ms   "
-            f"max {max(delays) * 1000:6.0f} ms   ({len(delays)}/{args.events} arrived)"
-        )
-    ratio = percentile(queued, 0.95) / percentile(immediate, 0.95)
-    print(f"  queued p95 / immediate p95: x{ratio:.1f}")
+    report(args, results, queued, immediate)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import base64
 import json
 import re
 import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,6 +37,9 @@ except ImportError:  # pragma: no cover - requests ships it
     certifi = None
 
 CONCURRENCY = 16  # requests in flight per dispatcher
+# Connections kept open per receiver, for every dispatcher of the process; a
+# full pool would drop (and warn about) each extra connection after use.
+POOL_SIZE = 128
 EXCERPT_CHARS = 1000  # of a response body kept with an attempt
 DRAIN_BYTES = 64 * 1024  # read past the excerpt so the connection can be reused
 USER_AGENT = "Odoo-Integration-Gateway/1.0"
@@ -247,16 +249,15 @@ class Result:
 
 class Sender:
     """Posts messages through pooled, SSRF-guarded connections, at most
-    ``concurrency`` at a time. Thread-safe; meant to live as long as the
-    process so that connections to receivers are kept alive."""
+    ``concurrency`` at a time per call of :meth:`send_many`. Thread-safe;
+    meant to live as long as the process so that connections to receivers
+    are kept alive from one batch to the next."""
 
     def __init__(self, concurrency=CONCURRENCY, resolver=socket.getaddrinfo):
         self.concurrency = concurrency
         self._managers = {
-            flag: _pool_manager(flag, resolver, concurrency) for flag in (False, True)
+            flag: _pool_manager(flag, resolver, POOL_SIZE) for flag in (False, True)
         }
-        self._executor = None
-        self._lock = threading.Lock()
 
     def send(self, message, deadline=None):
         """Sends one message; returns its Result. ``deadline`` (Unix time):
@@ -291,12 +292,12 @@ class Sender:
         """Sends messages concurrently; returns their Results in order."""
         if len(messages) <= 1:
             return [self.send(message, deadline) for message in messages]
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(
-                    self.concurrency, thread_name_prefix="webhook-sender"
-                )
-        return list(self._executor.map(lambda m: self.send(m, deadline), messages))
+        # Threads of its own for each call: dispatchers running side by side
+        # in one process each get their concurrency (thread start-up is
+        # cheap next to a batch of requests).
+        workers = min(self.concurrency, len(messages))
+        with ThreadPoolExecutor(workers, thread_name_prefix="webhook-sender") as pool:
+            return list(pool.map(lambda m: self.send(m, deadline), messages))
 
     def _post(self, message, started):
         url, authorization = split_credentials(message.url)
