@@ -5,3 +5,16 @@ from . import integration_webhook_delivery
 from . import integration_webhook_attempt
 from . import integration_webhook_replay
 from . import ir_actions_server
+from . import integration_api_policy
+from . import integration_api_policy_rule
+from . import res_users
+from . import res_users_apikeys
+from . import res_users_apikeys_description
+from . import integration_api_key_wizard
+from . import integration_rate_limiter
+from . import integration_api_usage
+from . import ir_http
+from . import base_automation
+from . import integration_webhook_validator
+from . import integration_webhook_rejection
+from . import integration_webhook_message

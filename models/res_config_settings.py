@@ -1,4 +1,9 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..lib import ratelimit
+
+REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class ResConfigSettings(models.TransientModel):
@@ -19,6 +24,62 @@ class ResConfigSettings(models.TransientModel):
         help="Delivered webhooks, their attempts and recorded rejections older than "
         "this are removed by the daily clean-up.",
     )
+    integration_default_policy_id = fields.Many2one(
+        "integration.api.policy",
+        string="Default API Key Policy",
+        config_parameter="integration_gateway.default_policy_id",
+        help="The policy of API keys that have none. Empty: such keys keep "
+        "Odoo's own behaviour (everything their user may do).",
+    )
+
+    integration_redis_url = fields.Char(
+        string="Rate Limit Redis URL",
+        config_parameter="integration_gateway.redis_url",
+        help="Keep rate-limit counters in this Redis (redis://host:6379/0, "
+        "rediss:// for TLS, unix:///path) instead of PostgreSQL, for request "
+        "rates PostgreSQL should not carry. Empty: PostgreSQL.",
+    )
+    integration_redis_failure_mode = fields.Selection(
+        [
+            ("closed", "Refuse calls (503)"),
+            ("open", "Let calls through without a limit"),
+        ],
+        string="When Redis Is Unreachable",
+        config_parameter="integration_gateway.redis_failure_mode",
+        default="closed",
+        help="What rate-limited calls get while the Redis above cannot be "
+        "reached. Either way it is logged.",
+    )
+    integration_auth_failure_limit = fields.Char(
+        string="Failed API Key Authentications",
+        config_parameter="integration_gateway.auth_failure_limit",
+        help="How many failed Bearer authentications one client address may "
+        "make (e.g. 10/minute; 100/hour). Past it, its calls get 429, even "
+        "with a correct key. Empty: no limit.",
+    )
+
+    @api.constrains("integration_auth_failure_limit")
+    def _check_integration_auth_failure_limit(self):
+        for settings in self:
+            try:
+                ratelimit.parse_limits(settings.integration_auth_failure_limit)
+            except ValueError as exc:
+                raise ValidationError(
+                    self.env._("Failed API key authentications: %(error)s", error=exc)
+                ) from exc
+
+    @api.constrains("integration_redis_url")
+    def _check_integration_redis_url(self):
+        for settings in self:
+            url = (settings.integration_redis_url or "").strip()
+            if url and not url.startswith(REDIS_URL_SCHEMES):
+                raise ValidationError(
+                    self.env._(
+                        "The rate limit Redis URL must start with redis://, "
+                        "rediss:// or unix://, not %(url)s",
+                        url=url,
+                    )
+                )
 
     def set_values(self):
         result = super().set_values()

@@ -4,3 +4,9 @@ from . import test_webhook_concurrency
 from . import test_webhook_dispatch
 from . import test_webhook_endpoint
 from . import test_webhook_outbox
+from . import test_api_policy
+from . import test_auth_guard
+from . import test_rate_limiter
+from . import test_api_rate_limit
+from . import test_incoming_webhooks
+from . import test_webhook_validator

@@ -2,9 +2,14 @@
 # Exports PGHOST, PGPORT and PGUSER for Odoo and the PostgreSQL tools.
 # shellcheck shell=bash
 
-PRIVATE_PG_DIR="$CACHE_ROOT/postgres"
 PRIVATE_PG_PORT="${IG_PRIVATE_PG_PORT:-54329}"
 PRIVATE_PG_OS_USER="${IG_PRIVATE_PG_OS_USER:-nobody}"
+if [ "$(id -u)" -eq 0 ]; then
+    # The server runs as another OS user, which cannot enter root's home.
+    PRIVATE_PG_DIR="${IG_PRIVATE_PG_DIR:-/var/lib/integration_gateway/postgres}"
+else
+    PRIVATE_PG_DIR="${IG_PRIVATE_PG_DIR:-$CACHE_ROOT/postgres}"
+fi
 
 pg_answers() {
     # True when the server in PGHOST/PGPORT accepts PGUSER.
@@ -23,7 +28,7 @@ pg_bin() {
 
 as_pg_owner() {
     if [ "$(id -u)" -eq 0 ]; then
-        runuser -u "$PRIVATE_PG_OS_USER" -- "$@"
+        (cd / && runuser -u "$PRIVATE_PG_OS_USER" -- "$@")
     else
         "$@"
     fi
@@ -52,7 +57,9 @@ start_private_postgres() {
 }
 
 ensure_postgres() {
-    if [ -n "${PGHOST:-}${PGPORT:-}" ]; then
+    if [ "${IG_PRIVATE_PG:-}" = 1 ]; then
+        start_private_postgres
+    elif [ -n "${PGHOST:-}${PGPORT:-}" ]; then
         export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-$(id -un)}"
         [ "$PGUSER" != postgres ] || die "Odoo refuses the database role 'postgres': set PGUSER to another role"
         pg_answers || die "PostgreSQL at $PGHOST:$PGPORT does not accept role $PGUSER"
@@ -63,6 +70,11 @@ ensure_postgres() {
         fi
     fi
     say "PostgreSQL: $PGUSER@$PGHOST:$PGPORT"
+}
+
+stop_private_postgres() {
+    [ -f "$PRIVATE_PG_DIR/data/postmaster.pid" ] || return 0
+    as_pg_owner "$(pg_bin)/pg_ctl" -D "$PRIVATE_PG_DIR/data" -m fast -w stop >/dev/null
 }
 
 write_odoo_config() {

@@ -60,20 +60,32 @@ unpack_source() {
     echo "$dest"
 }
 
+quietly() {
+    # Runs a noisy installer, showing its output only when it fails.
+    local log
+    log="$(mktemp)"
+    if ! "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        die "failed: $*"
+    fi
+    rm -f "$log"
+}
+
 build_venv() {
     local src="$1" tree
     tree="$(unpack_source "$src")"
-    say "building the Odoo environment in $VENV from $tree"
+    say "building the Odoo environment in $VENV from $tree (about a minute)"
     rm -rf "$VENV"
     python3 -m venv "$VENV"
     # Some of Odoo's pinned packages build from source with a setup.py that
     # still imports pkg_resources, which setuptools 81 removed: build them
     # with the environment's own older setuptools.
-    "$PY" -m pip install -q --upgrade pip wheel 'setuptools<81' setuptools_scm
-    "$PY" -m pip install -q --no-build-isolation -r "$tree/requirements.txt"
+    quietly "$PY" -m pip install --upgrade pip wheel 'setuptools<81' setuptools_scm
+    quietly "$PY" -m pip install --no-build-isolation -r "$tree/requirements.txt"
     # --no-deps keeps Odoo's lxml pin; compat mode keeps odoo.addons a real
     # directory so Odoo accepts it on the addons path.
-    "$PY" -m pip install -q --no-deps -e "$tree" --config-settings editable_mode=compat
+    quietly "$PY" -m pip install --no-deps -e "$tree" --config-settings editable_mode=compat
     echo "$tree" > "$VENV/.odoo_tree"
     echo "$src" > "$VENV/.odoo_source"
 }
@@ -83,7 +95,7 @@ install_project_packages() {
     want="$(cat "$REPO_ROOT/requirements.txt" "$REPO_ROOT/tools/requirements-dev.txt" | sha256sum)"
     [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
     say "installing the addon's Python packages and test tools"
-    "$PY" -m pip install -q -r "$REPO_ROOT/requirements.txt" -r "$REPO_ROOT/tools/requirements-dev.txt"
+    quietly "$PY" -m pip install -r "$REPO_ROOT/requirements.txt" -r "$REPO_ROOT/tools/requirements-dev.txt"
     echo "$want" > "$stamp"
 }
 

@@ -47,6 +47,6 @@ export PYTHONPATH="$REPO_ROOT/tools${PYTHONPATH:+:$PYTHONPATH}"
 # From the addons folder, so that pytest sees the addon under its technical
 # name (it would otherwise resolve the link to the checkout's folder name).
 cd "$ADDONS_LINK_DIR"
-exec "$PY" -m pytest -p no:cacheprovider -p pytest_strict \
+exec "$PY" -m pytest -p no:cacheprovider -p pytest_strict -p pytest_isolation \
     --odoo-config="$CONF" --odoo-database="$DB" --odoo-http --odoo-log-level=warn \
     "$ADDON_NAME/tests" "$@"

@@ -1,0 +1,218 @@
+"""API key policies: which calls a scoped key may make.
+
+A policy is a list of rules, each a pair of comma-separated ``fnmatch``
+pattern lists (model, method) with an effect. Patterns are matched
+case-sensitively: ``sale.*`` matches ``sale.order.line``, ``Sale.*`` does
+not. A deny rule that matches wins over any allow rule; a call no rule
+matches is denied. On top of the rules, a read-only policy admits only the
+methods Odoo marks ``@api.readonly``, a list of networks restricts where
+calls may come from, and legacy RPC (XML-RPC, JSON-RPC) is refused unless
+the policy allows it.
+
+Nothing here imports Odoo: the models compile their records into
+:class:`Policy` and ask :func:`check` about a call.
+"""
+
+import datetime
+import re
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from . import networks
+
+ALLOW = "allow"
+DENY = "deny"
+
+# What a pattern may hold: model and method names plus the fnmatch wildcards.
+# Anything else (spaces inside a pattern, quotes, ...) is a typing mistake
+# that would silently never match.
+PATTERN_RE = re.compile(r"^[A-Za-z0-9_.*?\[\]!-]+$")
+
+
+class PolicyDenied(Exception):
+    """A call the policy refuses; ``reason`` is one of the REASON_* codes and
+    ``message`` says why in a few words."""
+
+    def __init__(self, reason, message):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+REASON_NETWORK = "network"
+REASON_LEGACY_RPC = "legacy_rpc"
+REASON_READ_ONLY = "read_only"
+REASON_RULE = "rule"
+REASON_ROUTE = "route"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule of a policy: model and method pattern tuples and an effect."""
+
+    model_patterns: tuple
+    method_patterns: tuple
+    effect: str
+
+    def matches(self, model, method):
+        return any(fnmatchcase(model, p) for p in self.model_patterns) and any(
+            fnmatchcase(method, p) for p in self.method_patterns
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A policy compiled for checking calls; immutable so that it can be
+    shared between the threads of a worker."""
+
+    id: int
+    name: str
+    rules: tuple = ()
+    read_only: bool = False
+    networks: tuple = ()
+    allow_legacy_rpc: bool = False
+    max_key_lifetime_days: int = 0
+    rate_limits: tuple = ()  # each key's limits, as lib.ratelimit.parse_limits
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """The API key that authenticated a request.
+
+    ``policy_id`` is the policy that applies to the key (its own, else the
+    default policy of the database), or None when core behaviour applies;
+    ``policy_revision`` the revision of that policy read with the key (it
+    changes with every change of the policy or its rules, so it can key
+    caches of anything derived from the policy). ``expires_at`` is the naive
+    UTC moment the key stops working, taking the policy's maximum key
+    lifetime into account, or None for a key that does not expire.
+    """
+
+    key_id: int
+    user_id: int
+    policy_id: int | None
+    policy_revision: int | None = None
+    expires_at: datetime.datetime | None = None
+
+    def expired(self, now):
+        return self.expires_at is not None and self.expires_at < now
+
+
+def parse_patterns(text):
+    """Splits a comma-separated pattern list into a tuple of patterns.
+
+    Raises ValueError naming the first malformed pattern, or when the list
+    is empty.
+    """
+    patterns = tuple(p.strip() for p in (text or "").split(",") if p.strip())
+    if not patterns:
+        raise ValueError("a pattern list needs at least one pattern")
+    for pattern in patterns:
+        if not PATTERN_RE.match(pattern):
+            raise ValueError(
+                f"{pattern!r} is not a model or method name pattern "
+                "(letters, digits, '_', '.', '-' and the wildcards * ? [])"
+            )
+    return patterns
+
+
+def make_rule(model_pattern, method_pattern, effect):
+    """Builds a :class:`Rule` from the text of its patterns."""
+    if effect not in (ALLOW, DENY):
+        raise ValueError(f"{effect!r} is not 'allow' or 'deny'")
+    return Rule(parse_patterns(model_pattern), parse_patterns(method_pattern), effect)
+
+
+def rule_effect(rules, model, method):
+    """ALLOW when a rule allows ``model.method`` and none denies it, DENY
+    when a rule denies it, None when no rule matches."""
+    effect = None
+    for rule in rules:
+        if rule.matches(model, method):
+            if rule.effect == DENY:
+                return DENY
+            effect = ALLOW
+    return effect
+
+
+def check(policy, *, model, method, readonly_method, address, legacy_rpc=False):
+    """Decides whether ``policy`` lets a key call ``model.method``.
+
+    ``readonly_method`` says whether Odoo marks the method ``@api.readonly``;
+    ``address`` is the client's address; ``legacy_rpc`` is True for calls
+    through XML-RPC or JSON-RPC. Returns None when the call is allowed and
+    raises :class:`PolicyDenied` otherwise, the checks running from the most
+    general (where the call comes from) to the most specific (what it does).
+    """
+    check_network(policy, address)
+    if legacy_rpc:
+        check_legacy_rpc(policy)
+    effect = rule_effect(policy.rules, model, method)
+    if effect != ALLOW:
+        raise PolicyDenied(
+            REASON_RULE,
+            "a rule denies it" if effect == DENY else "no rule allows it",
+        )
+    if policy.read_only and not readonly_method:
+        raise PolicyDenied(
+            REASON_READ_ONLY, "the policy is read-only and this method may write"
+        )
+
+
+def check_network(policy, address):
+    """Raises :class:`PolicyDenied` when ``address`` is outside the policy's
+    networks."""
+    if policy.networks and not networks.address_in(address, policy.networks):
+        raise PolicyDenied(
+            REASON_NETWORK, f"{address} is outside the networks the policy allows"
+        )
+
+
+def check_legacy_rpc(policy):
+    """Raises :class:`PolicyDenied` unless the policy allows legacy RPC."""
+    if not policy.allow_legacy_rpc:
+        raise PolicyDenied(
+            REASON_LEGACY_RPC,
+            "the policy does not allow XML-RPC or JSON-RPC, use the JSON/2 API",
+        )
+
+
+def route_call(path):
+    """The (model, method) a Bearer route other than JSON/2 amounts to, so
+    that the rules can be applied to it, or None when the route cannot be
+    expressed as a model call (a key with a policy is then refused).
+
+    ``/doc-bearer/index.json`` lists the models (``ir.model.search_read``);
+    ``/doc-bearer/<model>.json`` describes one (``<model>.fields_get``).
+    """
+    prefix, suffix = "/doc-bearer/", ".json"
+    if path.startswith(prefix) and path.endswith(suffix):
+        name = path[len(prefix) : -len(suffix)]
+        if name == "index":
+            return ("ir.model", "search_read")
+        if name and "/" not in name:
+            return (name, "fields_get")
+    return None
+
+
+def key_expiry(expiration_date, create_date, max_lifetime_days):
+    """When a key stops working: its own expiration date, brought forward
+    to ``create_date + max_lifetime_days`` when the policy sets a maximum
+    lifetime (0 = unlimited). None for a key that never expires."""
+    if max_lifetime_days and create_date:
+        cap = create_date + datetime.timedelta(days=max_lifetime_days)
+        if expiration_date is None or cap < expiration_date:
+            return cap
+    return expiration_date
+
+
+def lifetime_error(expiration_date, now, max_lifetime_days):
+    """Why a key expiring at ``expiration_date`` (None: never) may not be
+    issued under a maximum lifetime of ``max_lifetime_days``, or None."""
+    if not max_lifetime_days:
+        return None
+    if expiration_date is None:
+        return f"keys may live at most {max_lifetime_days} days: set an expiry"
+    if expiration_date > now + datetime.timedelta(days=max_lifetime_days):
+        return f"keys may live at most {max_lifetime_days} days"
+    return None

@@ -1,0 +1,376 @@
+"""Validation of incoming webhook calls, free of the ORM.
+
+A validator checks a call in a fixed order, cheapest and least trusting
+first, and stops at the first failure:
+
+1. before the body is read (``check_transport``): its announced size, then
+   its content type;
+2. once the body is read (``check_message``): the source network, the rate
+   limit (a callable given by the caller), the signature and its timestamp,
+   the JSON body (only for JSON content types, or when a schema is set), and
+   the JSON Schema.
+
+The last check, whether the message was already processed, needs the
+database and belongs to the caller. A refused call raises ``Rejection``,
+which carries the HTTP status, a reason code and a message for the sender.
+"""
+
+import functools
+import json
+import re
+from dataclasses import dataclass, field
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from . import networks as _networks
+from . import webhook_signatures as signatures
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: far above any sender's event
+DEFAULT_REPLAY_WINDOW = 24 * 3600  # seconds: the retry span of most senders
+MAX_SCHEMA_ERRORS = 10  # reported in one answer; the sender fixes them in turn
+MAX_ERROR_MESSAGE = 300  # characters; a message quotes the offending value
+EXCERPT_BYTES = 2048  # of a refused body kept for the record
+MAX_RECORDED_HEADERS = 40
+MAX_HEADER_VALUE = 256  # characters kept of each recorded header
+REMOVED = "[removed]"
+
+# The answer to each reason a call is refused for.
+STATUS = {
+    "length_required": 411,
+    "too_large": 413,
+    "content_type": 415,
+    "network": 403,
+    "rate_limit": 429,
+    "signature": 401,
+    "not_json": 400,
+    "no_message_id": 400,
+    "schema": 422,
+}
+
+# Headers that carry credentials or signatures are never recorded: a
+# signature with its body would let whoever reads the record replay it.
+CREDENTIAL_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "webhook-signature",
+        "stripe-signature",
+        "x-hub-signature",
+        "x-hub-signature-256",
+        "x-shopify-hmac-sha256",
+    }
+)
+CREDENTIAL_WORDS = ("token", "secret", "password", "passwd", "api-key", "apikey")
+
+
+class Rejection(Exception):
+    """A call refused by a validator.
+
+    ``reason`` is one of ``STATUS``'s keys, ``message`` says what is wrong in
+    words the sender can act on, ``errors`` lists details (schema errors as
+    ``{"path": <JSON pointer>, "message": ...}``) and ``headers`` are extra
+    response headers (``Retry-After`` on 429).
+    """
+
+    def __init__(self, reason, message, *, errors=(), headers=None):
+        super().__init__(message)
+        self.reason = reason
+        self.status = STATUS[reason]
+        self.message = message
+        self.errors = list(errors)
+        self.headers = dict(headers or {})
+
+    def body(self):
+        """The JSON answer: core's ``{"status": "error"}`` with the reason."""
+        body = {"status": "error", "error": self.reason, "message": self.message}
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A call that passed every check: its payload (None when the content
+    type is not JSON and no schema is set, so the caller keeps its own
+    reading of the request) and the sender's message id (None when the
+    validator does not protect against replays)."""
+
+    payload: object = None
+    parsed: bool = False
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one validator checks, parsed once from its configuration."""
+
+    scheme: str = "none"
+    secrets: tuple = field(default=(), repr=False)
+    tolerance: int = signatures.DEFAULT_TOLERANCE
+    custom: signatures.CustomHmac | None = None
+    id_header: str = ""
+    replay_protection: bool = False
+    replay_window: int = DEFAULT_REPLAY_WINDOW
+    schema: str = ""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    content_types: tuple = ()
+    networks: tuple = ()
+    rate_limits: tuple = ()  # of lib.ratelimit.Limit, counted by the caller
+
+    def check_transport(self, content_length, mimetype, *, chunked=False):
+        """Size and content type, from the headers only: the body is not
+        read. ``chunked`` is a body sent without ``Content-Length``."""
+        check_size(content_length, self.max_body_bytes, chunked=chunked)
+        check_content_type(mimetype, self.content_types)
+
+    def check_message(self, call, *, rate_limit=None, now=None):
+        """Source network, rate limit, signature, JSON body and schema of a
+        call whose size and content type passed. ``rate_limit`` is called
+        after the network check and raises Rejection over the limit.
+        Returns ``Accepted``."""
+        check_network(call.address, self.networks)
+        if rate_limit is not None:
+            rate_limit()
+        check_signature(self, call.headers, call.body, now=now)
+        parsed = bool(self.schema) or is_json_type(call.mimetype)
+        payload = parse_json(call.body) if parsed else None
+        if self.schema:
+            check_schema(compile_schema(self.schema), payload)
+        message_id = None
+        if self.replay_protection:
+            message_id = signatures.message_id(
+                self.scheme, call.headers, payload, self.id_header
+            )
+            if not message_id:
+                where = signatures.message_id_source(self.scheme, self.id_header)
+                raise Rejection(
+                    "no_message_id",
+                    f"the message has no id ({where}) to recognise its retries by",
+                )
+        return Accepted(payload=payload, parsed=parsed, message_id=message_id)
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a validator reads of one request, once its body is read."""
+
+    mimetype: str
+    address: str
+    headers: object  # werkzeug Headers or a dict
+    body: bytes = b""
+
+
+# The checks, in their order ---------------------------------------------------
+
+
+def check_size(content_length, max_bytes, *, chunked=False):
+    """Refuses a body announced larger than ``max_bytes``, before reading it.
+
+    A chunked body announces no size; it could only be measured by reading
+    it, so it is refused with 411 and the sender asked for a Content-Length.
+    """
+    if chunked and content_length is None:
+        raise Rejection(
+            "length_required",
+            "send the body with a Content-Length header; chunked bodies are refused",
+        )
+    if content_length is not None and content_length > max_bytes:
+        raise Rejection(
+            "too_large",
+            f"the body has {content_length} bytes; this webhook accepts at most "
+            f"{max_bytes}",
+        )
+
+
+def parse_content_types(text):
+    """Parses a comma-, space- or newline-separated list of media types, with
+    ``*`` wildcards (``application/json``, ``application/*+json``). Returns
+    a tuple of lower-case patterns; raises ValueError on an entry that is not
+    ``type/subtype``."""
+    patterns = []
+    for entry in (text or "").replace(",", " ").split():
+        kind, sep, sub = entry.lower().partition("/")
+        if not (kind and sep and sub) or "/" in sub or ";" in entry:
+            raise ValueError(f"{entry!r} is not a media type such as application/json")
+        patterns.append(f"{kind}/{sub}")
+    return tuple(patterns)
+
+
+def content_type_allowed(mimetype, patterns):
+    """True when ``mimetype`` (without parameters) matches one of
+    ``patterns``; any type is allowed when there are none."""
+    if not patterns:
+        return True
+    mimetype = (mimetype or "").lower()
+    return any(_media_type_matches(mimetype, pattern) for pattern in patterns)
+
+
+def _media_type_matches(mimetype, pattern):
+    # Only ``*`` is special: fnmatch would also read ``[`` and ``?``.
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(regex, mimetype) is not None
+
+
+def check_content_type(mimetype, patterns):
+    if not content_type_allowed(mimetype, patterns):
+        raise Rejection(
+            "content_type",
+            f"content type {mimetype or '(none)'} is not accepted; send "
+            + " or ".join(patterns),
+        )
+
+
+def check_network(address, networks):
+    if networks and not _networks.address_in(address, networks):
+        raise Rejection("network", f"calls from {address} are not accepted")
+
+
+def check_signature(settings, headers, body, *, now=None):
+    try:
+        signatures.verify(
+            settings.scheme,
+            settings.secrets,
+            headers,
+            body,
+            tolerance=settings.tolerance,
+            now=now,
+            custom=settings.custom,
+        )
+    except signatures.SignatureError as exc:
+        raise Rejection("signature", f"signature refused: {exc}") from exc
+
+
+def is_json_type(mimetype):
+    """True for ``*/json`` and ``*/*+json`` media types."""
+    mimetype = (mimetype or "").lower()
+    kind, _sep, sub = mimetype.partition("/")
+    return bool(kind) and (sub == "json" or sub.endswith("+json"))
+
+
+def parse_json(body):
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise Rejection("not_json", f"the body is not valid JSON: {exc}") from exc
+
+
+# JSON Schema ---------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def compile_schema(text):
+    """Returns a Draft 2020-12 validator for the JSON Schema ``text``.
+
+    Raises ValueError saying what is wrong when ``text`` is not JSON, not a
+    valid schema, or refers to another document (only ``#...`` references
+    are resolved, so that validating never fetches anything). Compiled
+    validators are kept by text: a changed schema is a new entry.
+    """
+    try:
+        schema = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"the schema is not valid JSON: {exc}") from exc
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = json_pointer(exc.absolute_path) or "the root"
+        raise ValueError(
+            f"the schema is not a valid JSON Schema (Draft 2020-12) at {where}: "
+            f"{exc.message}"
+        ) from exc
+    for ref in _references(schema):
+        if not ref.startswith("#"):
+            raise ValueError(
+                f"the schema refers to {ref!r}; only references inside the schema "
+                "(starting with #) are supported"
+            )
+    return Draft202012Validator(
+        schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def _references(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("$ref", "$dynamicRef") and isinstance(value, str):
+                yield value
+            else:
+                yield from _references(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _references(item)
+
+
+def json_pointer(path):
+    """The JSON pointer (RFC 6901) of a path of keys and indexes; ``""`` is
+    the whole document."""
+    return "".join(
+        "/" + str(part).replace("~", "~0").replace("/", "~1") for part in path
+    )
+
+
+def schema_errors(validator, payload, limit=MAX_SCHEMA_ERRORS):
+    """The first ``limit`` errors of ``payload`` against ``validator``, each
+    ``{"path": <JSON pointer>, "message": ...}``."""
+    errors = []
+    for error in validator.iter_errors(payload):
+        message = error.message
+        if len(message) > MAX_ERROR_MESSAGE:
+            message = message[: MAX_ERROR_MESSAGE - 1] + "…"
+        errors.append({"path": json_pointer(error.absolute_path), "message": message})
+        if len(errors) >= limit:
+            break
+    return errors
+
+
+def check_schema(validator, payload):
+    errors = schema_errors(validator, payload)
+    if errors:
+        first = errors[0]
+        raise Rejection(
+            "schema",
+            f"the body does not match the schema: {first['message']} "
+            f"at {first['path'] or '/'}",
+            errors=errors,
+        )
+
+
+# What is recorded of a refused call -----------------------------------------
+
+
+def recorded_headers(headers, secrets=(), extra_names=()):
+    """The headers of a refused call as they may be recorded: credentials,
+    signatures and any value holding one of ``secrets`` are replaced by
+    ``[removed]``, long values are cut. ``headers`` is a list of pairs or a
+    mapping; returns a dict."""
+    items = headers.items() if hasattr(headers, "items") else headers
+    removed_names = CREDENTIAL_HEADERS | {name.lower() for name in extra_names if name}
+    secrets = [secret for secret in secrets if secret]
+    recorded = {}
+    for name, value in items:
+        if len(recorded) >= MAX_RECORDED_HEADERS:
+            break
+        lower = name.lower()
+        if (
+            lower in removed_names
+            or any(word in lower for word in CREDENTIAL_WORDS)
+            or any(secret in value for secret in secrets)
+        ):
+            value = REMOVED
+        elif len(value) > MAX_HEADER_VALUE:
+            value = value[: MAX_HEADER_VALUE - 1] + "…"
+        recorded[name] = value
+    return recorded
+
+
+def body_excerpt(body, secrets=(), limit=EXCERPT_BYTES):
+    """The start of a refused body as text, for the record; a body holding
+    one of ``secrets`` is not recorded."""
+    if not body:
+        return ""
+    text = bytes(body[:limit]).decode("utf-8", "replace")
+    if any(secret and secret in text for secret in secrets):
+        return REMOVED
+    return text + ("…" if len(body) > limit else "")

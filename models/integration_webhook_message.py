@@ -1,0 +1,86 @@
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+GC_BATCH = 10000  # rows removed per autovacuum step
+
+
+class IntegrationWebhookMessage(models.Model):
+    """The id of an incoming webhook message whose automation succeeded.
+
+    A validator with replay protection claims the id in the transaction
+    that runs the automation: the claim is kept only if that transaction
+    commits, and a concurrent call with the same id waits on the unique key
+    until it knows whether the first one succeeded.
+    """
+
+    _name = "integration.webhook.message"
+    _description = "Processed Incoming Webhook Message"
+    _order = "received_at desc, id desc"
+    _rec_name = "message_id"
+
+    validator_id = fields.Many2one(
+        "integration.webhook.validator",
+        required=True,
+        ondelete="cascade",
+        readonly=True,
+    )
+    message_id = fields.Char(required=True, readonly=True)
+    received_at = fields.Datetime(required=True, readonly=True, index=True)
+
+    _message_unique = models.Constraint(
+        "UNIQUE (validator_id, message_id)",
+        "A message id is remembered once per validator.",
+    )
+
+    @api.model
+    def _claim(self, validator_id, message_id, window):
+        """Claims ``message_id`` for ``validator_id``, unless it was already
+        processed less than ``window`` seconds ago. Returns the claim's row
+        id, or None for a duplicate."""
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO %(table)s AS m (validator_id, message_id, received_at)"
+                " VALUES (%(validator)s, %(message)s, %(now)s)"
+                " ON CONFLICT (validator_id, message_id) DO UPDATE"
+                " SET received_at = EXCLUDED.received_at"
+                " WHERE m.received_at < %(now)s - make_interval(secs => %(window)s)"
+                " RETURNING m.id",
+                table=SQL.identifier(self._table),
+                validator=validator_id,
+                message=message_id,
+                now=self.env.cr.now(),
+                window=window,
+            )
+        )
+        row = self.env.cr.fetchone()
+        return row[0] if row else None
+
+    @api.model
+    def _release(self, claim_id):
+        """Forgets a claim whose automation failed, so that the sender's
+        retry runs it again."""
+        self.env.cr.execute(
+            SQL("DELETE FROM %s WHERE id = %s", SQL.identifier(self._table), claim_id)
+        )
+
+    @api.autovacuum
+    def _gc_expired_messages(self):
+        """Forgets message ids older than their validator's replay window."""
+        self.env.cr.execute(
+            SQL(
+                "DELETE FROM %(table)s WHERE id IN ("
+                " SELECT m.id FROM %(table)s m"
+                " JOIN %(validators)s v ON v.id = m.validator_id"
+                " WHERE m.received_at"
+                "  < %(now)s - make_interval(hours => v.replay_window)"
+                " LIMIT %(batch)s)",
+                table=SQL.identifier(self._table),
+                validators=SQL.identifier(
+                    self.env["integration.webhook.validator"]._table
+                ),
+                now=self.env.cr.now(),
+                batch=GC_BATCH,
+            )
+        )
+        done = self.env.cr.rowcount
+        return done, int(done == GC_BATCH)

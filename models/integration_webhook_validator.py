@@ -1,0 +1,443 @@
+from werkzeug.exceptions import abort
+
+from odoo import api, fields, models, tools
+from odoo.exceptions import ValidationError
+from odoo.http import request
+
+from ..lib import networks, ratelimit, standard_webhooks
+from ..lib import webhook_signatures as signatures
+from ..lib import webhook_validation as validation
+
+DEFAULT_CONTENT_TYPES = "application/json"
+
+
+class IntegrationWebhookValidator(models.Model):
+    """What an "On webhook" automation checks before it runs.
+
+    Chosen on automations (``base.automation.webhook_validator_id``) and
+    shared between them. The checks themselves live in
+    ``lib.webhook_validation``; this model holds their configuration, caches
+    it parsed per validator, and adapts the HTTP request to them.
+    """
+
+    _name = "integration.webhook.validator"
+    _description = "Incoming Webhook Validator"
+    _order = "name, id"
+
+    name = fields.Char(required=True)
+    signature_scheme = fields.Selection(
+        [
+            ("none", "None"),
+            ("standard_webhooks", "Standard Webhooks"),
+            ("stripe", "Stripe"),
+            ("github", "GitHub"),
+            ("shopify", "Shopify"),
+            ("custom_hmac", "Custom HMAC"),
+        ],
+        required=True,
+        default="standard_webhooks",
+        help="How the sender signs its calls. Standard Webhooks: webhook-id, "
+        "webhook-timestamp and webhook-signature headers. Stripe: "
+        "Stripe-Signature. GitHub: X-Hub-Signature-256. Shopify: "
+        "X-Shopify-Hmac-Sha256. Custom HMAC: a header you name.",
+    )
+    secret = fields.Char(
+        groups="base.group_system",
+        copy=False,
+        help="The signing secret the sender gave you. Standard Webhooks secrets "
+        "start with whsec_ followed by base64; Stripe's whsec_ secrets are used "
+        "as given.",
+    )
+    secondary_secret = fields.Char(
+        groups="base.group_system",
+        copy=False,
+        help="A second secret accepted as well, while the sender rotates its "
+        "secret. Clear it once the sender only uses the new one.",
+    )
+    has_secret = fields.Boolean(compute="_compute_has_secret", compute_sudo=True)
+    timestamp_tolerance = fields.Integer(
+        string="Timestamp Tolerance (s)",
+        default=signatures.DEFAULT_TOLERANCE,
+        help="How far the signed time of a call may be from now, either way, "
+        "for schemes that sign a time (Standard Webhooks, Stripe).",
+    )
+    signature_header = fields.Char(
+        help="Custom HMAC: the header that carries the signature."
+    )
+    signature_algorithm = fields.Selection(
+        [("sha256", "SHA-256"), ("sha512", "SHA-512"), ("sha1", "SHA-1")],
+        default="sha256",
+        help="Custom HMAC: the hash function of the HMAC.",
+    )
+    signature_encoding = fields.Selection(
+        [("hex", "Hexadecimal"), ("base64", "Base64")],
+        default="hex",
+        help="Custom HMAC: how the signature is written.",
+    )
+    signature_prefix = fields.Char(
+        help="Custom HMAC: text before the signature in its header, e.g. sha256="
+    )
+    message_id_header = fields.Char(
+        help="Custom HMAC or no signature: the header that carries the sender's "
+        "id of a message, for replay protection.",
+    )
+    replay_protection = fields.Boolean(
+        default=True,
+        help="Remember the id of every message whose automation succeeded; a "
+        "call carrying an id already processed within the replay window is "
+        "acknowledged (200) without running the automation again. A message "
+        "whose automation failed runs again when the sender retries it.",
+    )
+    replay_window = fields.Integer(
+        string="Replay Window (hours)",
+        default=validation.DEFAULT_REPLAY_WINDOW // 3600,
+        help="How long a processed message id is remembered.",
+    )
+    json_schema = fields.Text(
+        string="JSON Schema",
+        help="A JSON Schema (Draft 2020-12) the body must match; calls that do "
+        "not are refused with 422 and the JSON pointers of the errors. Setting "
+        "one requires a JSON body whatever the content type.",
+    )
+    max_body_bytes = fields.Integer(
+        string="Maximum Body Size (bytes)",
+        default=validation.DEFAULT_MAX_BODY_BYTES,
+        help="Larger calls are refused with 413 before their body is read.",
+    )
+    allowed_content_types = fields.Char(
+        default=DEFAULT_CONTENT_TYPES,
+        help="Media types accepted, separated by commas; * is a wildcard, e.g. "
+        "application/*+json. Empty: any. Other types are refused with 415.",
+    )
+    allowed_networks = fields.Text(
+        help="Addresses or CIDR networks calls may come from, separated by "
+        "commas or new lines. Empty: any. Others are refused with 403.",
+    )
+    rate_limit = fields.Char(
+        help="Calls accepted per client address, e.g. 100/minute; 5000/hour. "
+        "Counted per validator and address, so that forged calls from elsewhere "
+        "cannot spend a sender's quota. Empty: no limit. Calls over it are "
+        "refused with 429 and Retry-After.",
+    )
+    automation_ids = fields.One2many(
+        "base.automation",
+        "webhook_validator_id",
+        string="Automations",
+        groups="base.group_system",
+    )
+    automation_count = fields.Integer(
+        compute="_compute_automation_count", compute_sudo=True
+    )
+    rejection_count = fields.Integer(compute="_compute_rejection_count")
+
+    _max_body_bytes_positive = models.Constraint(
+        "CHECK (max_body_bytes > 0)", "The maximum body size must be positive."
+    )
+    _timestamp_tolerance_positive = models.Constraint(
+        "CHECK (timestamp_tolerance > 0)", "The timestamp tolerance must be positive."
+    )
+    _replay_window_positive = models.Constraint(
+        "CHECK (replay_window > 0)", "The replay window must be positive."
+    )
+
+    @api.depends("secret", "secondary_secret")
+    def _compute_has_secret(self):
+        for validator in self:
+            validator.has_secret = bool(validator.secret)
+
+    @api.depends("automation_ids")
+    def _compute_automation_count(self):
+        counts = dict(
+            self.env["base.automation"]
+            .with_context(active_test=False)
+            ._read_group(
+                [("webhook_validator_id", "in", self.ids)],
+                ["webhook_validator_id"],
+                ["__count"],
+            )
+        )
+        for validator in self:
+            validator.automation_count = counts.get(validator, 0)
+
+    def _compute_rejection_count(self):
+        counts = dict(
+            self.env["integration.webhook.rejection"]._read_group(
+                [("validator_ref", "in", self.ids)], ["validator_ref"], ["__count"]
+            )
+        )
+        for validator in self:
+            validator.rejection_count = counts.get(validator.id, 0)
+
+    @api.constrains("json_schema")
+    def _check_json_schema(self):
+        for validator in self.filtered("json_schema"):
+            try:
+                validation.compile_schema(validator.json_schema)
+            except ValueError as exc:
+                raise ValidationError(
+                    self.env._(
+                        "Validator %(name)s: %(error)s", name=validator.name, error=exc
+                    )
+                ) from exc
+
+    @api.constrains("allowed_networks")
+    def _check_allowed_networks(self):
+        for validator in self:
+            try:
+                networks.parse_networks(validator.allowed_networks)
+            except ValueError as exc:
+                raise ValidationError(
+                    self.env._(
+                        "Validator %(name)s, allowed networks: %(error)s",
+                        name=validator.name,
+                        error=exc,
+                    )
+                ) from exc
+
+    @api.constrains("allowed_content_types")
+    def _check_allowed_content_types(self):
+        for validator in self:
+            try:
+                validation.parse_content_types(validator.allowed_content_types)
+            except ValueError as exc:
+                raise ValidationError(
+                    self.env._(
+                        "Validator %(name)s, allowed content types: %(error)s",
+                        name=validator.name,
+                        error=exc,
+                    )
+                ) from exc
+
+    @api.constrains("rate_limit")
+    def _check_rate_limit(self):
+        for validator in self:
+            try:
+                ratelimit.parse_limits(validator.rate_limit)
+            except ValueError as exc:
+                raise ValidationError(
+                    self.env._(
+                        "Validator %(name)s, rate limit: %(error)s",
+                        name=validator.name,
+                        error=exc,
+                    )
+                ) from exc
+
+    @api.constrains(
+        "signature_scheme",
+        "signature_header",
+        "signature_algorithm",
+        "signature_encoding",
+        "signature_prefix",
+    )
+    def _check_custom_hmac(self):
+        for validator in self.filtered(lambda v: v.signature_scheme == "custom_hmac"):
+            if not (validator.signature_header or "").strip():
+                raise ValidationError(
+                    self.env._(
+                        "Validator %(name)s: a custom HMAC needs the name of the "
+                        "header that carries the signature.",
+                        name=validator.name,
+                    )
+                )
+
+    @api.constrains("signature_scheme", "replay_protection", "message_id_header")
+    def _check_message_id_header(self):
+        for validator in self.filtered("replay_protection"):
+            if signatures.message_id_source(
+                validator.signature_scheme, validator.message_id_header
+            ):
+                continue
+            raise ValidationError(
+                self.env._(
+                    "Validator %(name)s: replay protection needs the name of the "
+                    "header that carries the sender's message id.",
+                    name=validator.name,
+                )
+            )
+
+    @api.constrains("signature_scheme", "secret", "secondary_secret")
+    def _check_secrets(self):
+        for validator in self.sudo().filtered(
+            lambda v: v.signature_scheme == "standard_webhooks"
+        ):
+            for secret in (validator.secret, validator.secondary_secret):
+                if not secret:
+                    continue
+                try:
+                    standard_webhooks.decode_secret(secret)
+                except ValueError as exc:
+                    raise ValidationError(
+                        self.env._(
+                            "Validator %(name)s: a Standard Webhooks secret is "
+                            "whsec_ followed by base64 (%(error)s).",
+                            name=validator.name,
+                            error=exc,
+                        )
+                    ) from exc
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        validators = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return validators
+
+    def write(self, vals):
+        result = super().write(vals)
+        self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result
+
+    def action_view_automations(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Automations"),
+            "res_model": "base.automation",
+            "view_mode": "list,form",
+            "domain": [("webhook_validator_id", "=", self.id)],
+            "context": {"active_test": False},
+        }
+
+    def action_view_rejections(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "integration_gateway.action_integration_webhook_rejection"
+        )
+        action["domain"] = [("validator_ref", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    # Configuration, parsed once -------------------------------------------------
+
+    @api.model
+    @tools.ormcache()
+    def _webhook_validated_uuids(self):
+        """Maps the webhook UUID of every active automation that has a
+        validator to that validator's id. Kept whole, so that calls to
+        unknown URLs cannot fill the cache."""
+        automations = (
+            self.env["base.automation"]
+            .sudo()
+            .search([("webhook_validator_id", "!=", False)])
+        )
+        return {
+            automation.webhook_uuid: automation.webhook_validator_id.id
+            for automation in automations
+            if automation.webhook_uuid
+        }
+
+    @api.model
+    @tools.ormcache("validator_id")
+    def _webhook_settings_of(self, validator_id):
+        """The validator's configuration as ``lib.webhook_validation.Settings``."""
+        return self.sudo().browse(validator_id)._webhook_settings()
+
+    def _webhook_settings(self):
+        self.ensure_one()
+        custom = None
+        if self.signature_scheme == "custom_hmac":
+            custom = signatures.CustomHmac(
+                header=self.signature_header.strip(),
+                algorithm=self.signature_algorithm or "sha256",
+                encoding=self.signature_encoding or "hex",
+                prefix=self.signature_prefix or "",
+            )
+        return validation.Settings(
+            scheme=self.signature_scheme,
+            secrets=tuple(s for s in (self.secret, self.secondary_secret) if s),
+            tolerance=self.timestamp_tolerance,
+            custom=custom,
+            id_header=(self.message_id_header or "").strip(),
+            replay_protection=self.replay_protection,
+            replay_window=self.replay_window * 3600,
+            schema=self.json_schema or "",
+            max_body_bytes=self.max_body_bytes,
+            content_types=validation.parse_content_types(self.allowed_content_types),
+            networks=networks.parse_networks(self.allowed_networks),
+            rate_limits=ratelimit.parse_limits(self.rate_limit),
+        )
+
+    @api.model
+    def _webhook_lookup(self, webhook_uuid):
+        """The validator of the automation at ``/web/hook/<webhook_uuid>`` and
+        its settings, or ``(None, None)`` when that automation has none."""
+        validator_id = self._webhook_validated_uuids().get(webhook_uuid)
+        if not validator_id:
+            return None, None
+        return self.browse(validator_id), self._webhook_settings_of(validator_id)
+
+    # The request --------------------------------------------------------------
+
+    @api.model
+    def _webhook_check_transport(self, webhook_uuid):
+        """Refuses a call whose announced size or content type the validator
+        does not accept, without reading its body; then reads the body, no
+        larger than allowed, so that the signature is checked on the exact
+        bytes received even when the dispatcher parses it as a form."""
+        validator, settings = self._webhook_lookup(webhook_uuid)
+        if not validator:
+            return
+        httprequest = request.httprequest
+        chunked = "chunked" in (httprequest.headers.get("Transfer-Encoding") or "")
+        try:
+            settings.check_transport(
+                httprequest.content_length, httprequest.mimetype, chunked=chunked
+            )
+        except validation.Rejection as rejection:
+            abort(validator._webhook_reject(webhook_uuid, rejection))
+        httprequest.max_content_length = settings.max_body_bytes
+        httprequest.get_data()
+
+    def _webhook_reject(self, webhook_uuid, rejection, *, body=b""):
+        """Records ``rejection`` and returns its JSON answer."""
+        self.ensure_one()
+        settings = self._webhook_settings_of(self.id)
+        httprequest = request.httprequest
+        self.env["integration.webhook.rejection"]._record(
+            rejection,
+            validator=self,
+            webhook_uuid=webhook_uuid,
+            remote_addr=self.env["ir.http"]._integration_client_address(),
+            headers=validation.recorded_headers(
+                httprequest.headers.items(),
+                settings.secrets,
+                [settings.custom.header if settings.custom else ""],
+            ),
+            body_excerpt=validation.body_excerpt(body, settings.secrets),
+        )
+        return request.make_json_response(
+            rejection.body(), status=rejection.status, headers=rejection.headers
+        )
+
+    def _webhook_check_rate_limit(self, settings, address):
+        """Counts the call against the validator's rate limit for
+        ``address``; raises Rejection over it. Returns the rate-limit
+        response headers (none without a limit)."""
+        self.ensure_one()
+        if not settings.rate_limits:
+            return []
+        key = f"webhook:{self.id}:{address}"
+        # A serialization failure runs the request again: the call was
+        # already counted, and is not counted twice.
+        counted = getattr(request, "integration_webhook_rate_decision", None)
+        if counted and counted[0] == key:
+            decision = counted[1]
+        else:
+            limiter = self.env["integration.rate.limiter"]
+            decision = limiter._hit(key, settings.rate_limits)
+            request.integration_webhook_rate_decision = (key, decision)
+        if decision is None:
+            return []
+        headers = ratelimit.decision_headers(decision)
+        if not decision.allowed:
+            raise validation.Rejection(
+                "rate_limit",
+                f"more than {decision.limit} calls from {address}; retry in "
+                f"{ratelimit.retry_after_seconds(decision)} seconds",
+                headers=headers,
+            )
+        return headers
