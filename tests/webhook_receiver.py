@@ -82,6 +82,7 @@ class _Server(ThreadingHTTPServer):
     ones too: a pooled client must not keep talking to a stopped receiver."""
 
     daemon_threads = True
+    request_queue_size = 64  # dispatchers open many connections at once
 
     def __init__(self, *args, **kwargs):
         self.connections = set()
