@@ -12,6 +12,12 @@
     "data": [
         "security/integration_gateway_groups.xml",
         "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
+        "views/integration_webhook_endpoint_views.xml",
+        "views/integration_webhook_replay_views.xml",
+        "views/integration_webhook_delivery_views.xml",
+        "views/integration_webhook_attempt_views.xml",
+        "views/ir_actions_server_views.xml",
         "data/rate_limit_data.xml",
         "security/integration_api_policy_security.xml",
         "views/integration_api_policy_views.xml",
@@ -29,6 +35,7 @@
             "integration_gateway/static/src/js/tours/*.js",
         ],
     },
+    "post_init_hook": "post_init_hook",
     "installable": True,
     "application": False,
 }

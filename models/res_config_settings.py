@@ -80,3 +80,11 @@ class ResConfigSettings(models.TransientModel):
                         url=url,
                     )
                 )
+
+    def set_values(self):
+        result = super().set_values()
+        # The dispatcher count is a number of crons: make it so.
+        self.env["integration.webhook.dispatcher"]._sync_crons(
+            self.integration_dispatcher_count
+        )
+        return result

@@ -1,4 +1,8 @@
+import json
+
 from odoo.tests import HttpCase, tagged
+
+from .webhook_receiver import WebhookReceiver
 
 
 @tagged("post_install", "-at_install")
@@ -23,3 +27,23 @@ class TestIntegrationTours(HttpCase):
             [(r.model_pattern, r.method_pattern, r.effect) for r in policy.rule_ids],
             [("res.partner*", "read, search_*", "allow")],
         )
+
+    def test_webhook_endpoint_screen(self):
+        """An endpoint is edited and sends a test event from its screen."""
+        with WebhookReceiver() as receiver:
+            endpoint = self.env["integration.webhook.endpoint"].create(
+                {
+                    "name": "Tour receiver",
+                    "url": receiver.url("/ok"),
+                    "allow_private_network": True,
+                }
+            )
+            self.start_tour(
+                "/odoo/action-integration_gateway.integration_webhook_endpoint_action"
+                "?debug=1",
+                "integration_gateway_webhook_endpoint",
+                login="admin",
+            )
+            self.assertEqual(endpoint.timeout, 5)
+            got = receiver.wait_for(1)[0]
+        self.assertEqual(json.loads(got.body)["_test"], True)

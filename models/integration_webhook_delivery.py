@@ -1,0 +1,223 @@
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..lib import retry
+from .integration_webhook_dispatcher import error_text
+
+GC_BATCH = 5000  # rows removed at once by the retention clean-up
+
+STATES = [
+    ("pending", "Pending"),
+    ("sending", "Sending"),
+    ("retrying", "Retrying"),
+    ("delivered", "Delivered"),
+    ("dead", "Dead"),
+    ("cancelled", "Cancelled"),
+]
+WAITING_STATES = ("pending", "retrying")
+
+
+class IntegrationWebhookDelivery(models.Model):
+    """One event for one endpoint: the outbox row written in the same
+    transaction as the business change, then sent (and retried) by the
+    dispatcher crons until delivered or dead."""
+
+    _name = "integration.webhook.delivery"
+    _description = "Webhook Delivery"
+    _order = "id desc"
+    _rec_name = "uuid"
+
+    uuid = fields.Char(
+        string="Webhook ID",
+        required=True,
+        readonly=True,
+        copy=False,
+        default=lambda self: str(uuid.uuid4()),
+        help="Sent as webhook-id; the same on every retry so that receivers can "
+        "ignore a delivery they already processed.",
+    )
+    endpoint_id = fields.Many2one(
+        "integration.webhook.endpoint",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="cascade",
+    )
+    res_model = fields.Char(string="Model", readonly=True, index=True)
+    res_id = fields.Many2oneReference(
+        string="Record ID", model_field="res_model", readonly=True, aggregator=None
+    )
+    action_id = fields.Many2one("ir.actions.server", readonly=True, ondelete="set null")
+    payload = fields.Text(required=True, readonly=True, help="The JSON body, as sent.")
+    state = fields.Selection(STATES, default="pending", required=True, readonly=True)
+    attempt_count = fields.Integer(
+        default=0,
+        readonly=True,
+        aggregator=None,
+        help="Attempts since the delivery was queued or requeued.",
+    )
+    next_attempt_at = fields.Datetime(
+        default=fields.Datetime.now, readonly=True, help="When it is due."
+    )
+    lease_expires_at = fields.Datetime(readonly=True, copy=False)
+    lease_token = fields.Char(readonly=True, copy=False)
+    last_status_code = fields.Integer(readonly=True, aggregator=None)
+    last_error = fields.Char(readonly=True)
+    delivered_at = fields.Datetime(readonly=True)
+    is_test = fields.Boolean(string="Test Event", readonly=True)
+    attempt_ids = fields.One2many(
+        "integration.webhook.attempt", "delivery_id", readonly=True
+    )
+
+    _uuid_unique = models.Constraint("UNIQUE(uuid)", "A webhook ID is used only once.")
+    _due_index = models.Index(
+        "(next_attempt_at, id) WHERE state IN ('pending', 'retrying', 'sending')"
+    )
+
+    # -- actions -------------------------------------------------------------
+
+    def action_retry_now(self):
+        """Makes waiting deliveries due at once."""
+        waiting = self.filtered(lambda d: d.state in WAITING_STATES)
+        if waiting != self:
+            raise UserError(
+                self.env._("Only pending or retrying deliveries can be retried now.")
+            )
+        waiting.write({"next_attempt_at": fields.Datetime.now()})
+        self.env["integration.webhook.dispatcher"]._wake()
+        return True
+
+    def action_cancel(self):
+        """Gives up on deliveries that are not delivered yet."""
+        if self.filtered(lambda d: d.state == "sending"):
+            raise UserError(
+                self.env._(
+                    "A delivery is being sent right now; cancel it once its attempt "
+                    "is over."
+                )
+            )
+        if self.filtered(lambda d: d.state == "delivered"):
+            raise UserError(self.env._("Delivered webhooks cannot be cancelled."))
+        self.write({"state": "cancelled", "next_attempt_at": False})
+        return True
+
+    def action_requeue(self):
+        """Queues dead or cancelled deliveries again, with the same webhook id
+        and a fresh retry schedule."""
+        if self.filtered(lambda d: d.state not in ("dead", "cancelled")):
+            raise UserError(
+                self.env._("Only dead or cancelled deliveries can be requeued.")
+            )
+        self.write(
+            {
+                "state": "pending",
+                "attempt_count": 0,
+                "next_attempt_at": fields.Datetime.now(),
+            }
+        )
+        self.env["integration.webhook.dispatcher"]._wake()
+        return True
+
+    # -- queueing -------------------------------------------------------------
+
+    @api.model
+    def _enqueue(self, endpoint, payload, record=None, action=None):
+        """Writes a delivery in the current transaction and wakes a dispatcher
+        when the transaction commits."""
+        delivery = self.sudo().create(
+            {
+                "endpoint_id": endpoint.id,
+                "payload": payload,
+                "res_model": record._name if record else False,
+                "res_id": record.id if record else False,
+                "action_id": action.id if action else False,
+            }
+        )
+        data = self.env.cr.precommit.data
+        if "integration_gateway.wake" not in data:
+            data["integration_gateway.wake"] = delivery.id
+            # At commit time, so that a rolled-back savepoint cannot take the
+            # wake-up away from deliveries created after it.
+            self.env.cr.precommit.add(self.sudo()._wake_dispatcher_on_commit)
+        return delivery
+
+    def _wake_dispatcher_on_commit(self):
+        token = self.env.cr.precommit.data.get("integration_gateway.wake", 0)
+        self.env["integration.webhook.dispatcher"]._wake(one=token)
+
+    def _record_test_result(self, result):
+        """Stores the single attempt of a test event; test events are not
+        retried and leave the endpoint's health alone."""
+        self.ensure_one()
+        started = datetime.fromtimestamp(result.started_at, UTC).replace(tzinfo=None)
+        self.env["integration.webhook.attempt"].sudo().create(
+            {
+                "delivery_id": self.id,
+                "started_at": started,
+                "duration_ms": result.duration_ms,
+                "status_code": result.status_code or False,
+                "response_excerpt": result.response_excerpt or False,
+                "error": result.error or False,
+            }
+        )
+        delivered = retry.classify(result.status_code) is retry.Outcome.DELIVERED
+        self.sudo().write(
+            {
+                "state": "delivered" if delivered else "dead",
+                "attempt_count": 1,
+                "next_attempt_at": False,
+                "last_status_code": result.status_code or False,
+                "last_error": False if delivered else error_text(result),
+                "delivered_at": started if delivered else False,
+            }
+        )
+
+    # -- retention ------------------------------------------------------------
+
+    @api.autovacuum
+    def _gc_delivered(self):
+        """Removes delivered webhooks and attempts older than the retention
+        setting, a batch at a time (the autovacuum calls again while some
+        remain)."""
+        days = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("integration_gateway.retention_days", 30)
+        )
+        if days <= 0:
+            return 0, 0
+        cutoff = fields.Datetime.now() - timedelta(days=days)
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+                DELETE FROM integration_webhook_delivery
+                 WHERE id IN (SELECT id FROM integration_webhook_delivery
+                               WHERE state = 'delivered' AND delivered_at < %s
+                               LIMIT %s)
+                """,
+                cutoff,
+                GC_BATCH,
+            )
+        )
+        deliveries = cr.rowcount
+        cr.execute(
+            SQL(
+                """
+                DELETE FROM integration_webhook_attempt
+                 WHERE id IN (SELECT id FROM integration_webhook_attempt
+                               WHERE started_at < %s LIMIT %s)
+                """,
+                cutoff,
+                GC_BATCH,
+            )
+        )
+        attempts = cr.rowcount
+        self.env.invalidate_all()
+        done = deliveries + attempts
+        more = deliveries == GC_BATCH or attempts == GC_BATCH
+        return done, int(more)

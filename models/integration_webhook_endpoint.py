@@ -1,0 +1,407 @@
+import json
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.fields import Domain
+
+from ..lib import retry, standard_webhooks, webhook_http
+
+MAX_TIMEOUT = 60  # seconds; a request must fit well inside a dispatcher's lease
+DISABLE_AFTER = timedelta(days=5)  # without a 2xx, an endpoint is disabled
+SECRET_GRACE_HOURS = 24  # the previous secret still signs this long after a rotation
+
+
+class IntegrationWebhookEndpoint(models.Model):
+    """A destination of outgoing webhooks: where queued deliveries go, how
+    they are signed, how patiently they are retried, and how healthy the
+    receiver has been."""
+
+    _name = "integration.webhook.endpoint"
+    _description = "Webhook Endpoint"
+    _inherit = "mail.thread"
+    _order = "name, id"
+
+    name = fields.Char(required=True, tracking=True)
+    url = fields.Char(string="URL", required=True, tracking=True)
+    active = fields.Boolean(
+        default=True,
+        tracking=True,
+        help="Archived endpoints keep their deliveries waiting; nothing is sent "
+        "until the endpoint is restored.",
+    )
+    secret = fields.Char(
+        groups="base.group_system",
+        copy=False,
+        required=True,
+        default=lambda self: standard_webhooks.generate_secret(),
+        help="Standard Webhooks signing secret (whsec_...). Give it to the "
+        "receiver so that it can verify the webhook-signature header.",
+    )
+    previous_secret = fields.Char(groups="base.group_system", copy=False)
+    previous_secret_expires_at = fields.Datetime(
+        string="Previous Secret Signs Until",
+        copy=False,
+        readonly=True,
+        help="After a rotation, deliveries are signed with both the new and the "
+        "previous secret until then, so the receiver can switch without losing "
+        "any.",
+    )
+    secret_grace_hours = fields.Integer(
+        string="Rotation Grace Period (hours)",
+        default=SECRET_GRACE_HOURS,
+        help="How long the previous secret keeps signing after a rotation.",
+    )
+    timeout = fields.Integer(
+        string="Timeout (seconds)",
+        default=15,
+        required=True,
+        help="How long to wait for the receiver's answer before the attempt "
+        "counts as failed.",
+    )
+    retry_schedule = fields.Char(
+        default=retry.DEFAULT_SCHEDULE,
+        required=True,
+        help="Delays before each retry, comma-separated, in s, m, h or d. Each "
+        "varies by up to 10% at random. After the last one fails the delivery is "
+        "dead. A Retry-After header on 429 or 503 replaces the step's delay.",
+    )
+    max_per_second = fields.Integer(
+        string="Max Requests per Second",
+        default=0,
+        help="Throttle for receivers that cannot take bursts; 0 sends as fast as "
+        "the dispatchers can.",
+    )
+    headers = fields.Text(
+        string="Extra Headers",
+        groups="base.group_system",
+        help="Static headers added to every request, as a JSON object, e.g. "
+        '{"Authorization": "Bearer ..."}. They often carry the receiver\'s '
+        "credentials, so only system administrators see them.",
+    )
+    allow_private_network = fields.Boolean(
+        tracking=True,
+        help="Allow this endpoint to reach loopback, private, link-local and "
+        "cloud metadata addresses. Off by default so that a webhook cannot be "
+        "used to reach internal services.",
+    )
+    consecutive_failures = fields.Integer(default=0, readonly=True, copy=False)
+    last_success_at = fields.Datetime(readonly=True, copy=False)
+    failing_since = fields.Datetime(
+        readonly=True,
+        copy=False,
+        help="First failed attempt since the last success.",
+    )
+    disabled_at = fields.Datetime(readonly=True, copy=False, tracking=True)
+    disabled_reason = fields.Char(readonly=True, copy=False)
+    health = fields.Selection(
+        [
+            ("healthy", "Healthy"),
+            ("failing", "Failing"),
+            ("disabled", "Disabled"),
+            ("archived", "Archived"),
+        ],
+        compute="_compute_health",
+    )
+    # Unix time of the next free send slot of a throttled endpoint, shared by
+    # every dispatcher through this row.
+    throttle_next_at = fields.Float(copy=False, readonly=True)
+    action_ids = fields.One2many(
+        "ir.actions.server", "webhook_endpoint_id", string="Server Actions"
+    )
+    delivery_ids = fields.One2many("integration.webhook.delivery", "endpoint_id")
+    waiting_count = fields.Integer(compute="_compute_delivery_counts")
+    dead_count = fields.Integer(compute="_compute_delivery_counts")
+
+    _timeout_range = models.Constraint(
+        f"CHECK(timeout BETWEEN 1 AND {MAX_TIMEOUT})",
+        f"The timeout must be between 1 and {MAX_TIMEOUT} seconds.",
+    )
+    _max_per_second_positive = models.Constraint(
+        "CHECK(max_per_second >= 0)",
+        "Max requests per second cannot be negative (0 means no throttle).",
+    )
+    _secret_grace_positive = models.Constraint(
+        "CHECK(secret_grace_hours >= 0)",
+        "The rotation grace period cannot be negative.",
+    )
+
+    @api.depends("active", "disabled_at", "consecutive_failures")
+    def _compute_health(self):
+        for endpoint in self:
+            if not endpoint.active:
+                endpoint.health = "archived"
+            elif endpoint.disabled_at:
+                endpoint.health = "disabled"
+            elif endpoint.consecutive_failures:
+                endpoint.health = "failing"
+            else:
+                endpoint.health = "healthy"
+
+    def _compute_delivery_counts(self):
+        groups = self.env["integration.webhook.delivery"]._read_group(
+            [("endpoint_id", "in", self.ids)],
+            ["endpoint_id", "state"],
+            ["__count"],
+        )
+        counts = {(endpoint.id, state): count for endpoint, state, count in groups}
+        for endpoint in self:
+            endpoint.waiting_count = sum(
+                counts.get((endpoint.id, state), 0)
+                for state in ("pending", "retrying", "sending")
+            )
+            endpoint.dead_count = counts.get((endpoint.id, "dead"), 0)
+
+    @api.constrains("url")
+    def _check_url(self):
+        for endpoint in self:
+            try:
+                webhook_http.check_url(endpoint.url)
+            except ValueError as exc:
+                raise ValidationError(
+                    self.env._(
+                        "The URL of endpoint %(name)s is not valid: %(reason)s",
+                        name=endpoint.name,
+                        reason=exc,
+                    )
+                ) from exc
+
+    @api.constrains("headers")
+    def _check_headers(self):
+        for endpoint in self.sudo():
+            try:
+                webhook_http.parse_headers(endpoint.headers)
+            except ValueError as exc:
+                raise ValidationError(
+                    self.env._(
+                        "The extra headers of endpoint %(name)s are not valid: "
+                        "%(reason)s",
+                        name=endpoint.name,
+                        reason=exc,
+                    )
+                ) from exc
+
+    @api.constrains("retry_schedule")
+    def _check_retry_schedule(self):
+        for endpoint in self:
+            try:
+                retry.parse_schedule(endpoint.retry_schedule)
+            except ValueError as exc:
+                raise ValidationError(
+                    self.env._(
+                        "The retry schedule of endpoint %(name)s is not valid: "
+                        "%(reason)s",
+                        name=endpoint.name,
+                        reason=exc,
+                    )
+                ) from exc
+
+    def write(self, vals):
+        resumed = self.browse()
+        if vals.get("active"):
+            resumed = self.filtered(lambda e: not e.active)
+        result = super().write(vals)
+        if "url" in vals and not self.env.context.get("integration_syncing_url"):
+            self.action_ids.with_context(integration_syncing_url=True).write(
+                {"webhook_url": vals["url"]}
+            )
+        if resumed:
+            resumed._resume_deliveries()
+        return result
+
+    def action_enable(self):
+        """Re-enables disabled endpoints: their waiting deliveries go out now."""
+        self.write(
+            {
+                "disabled_at": False,
+                "disabled_reason": False,
+                "consecutive_failures": 0,
+                "failing_since": False,
+            }
+        )
+        self._resume_deliveries()
+        return True
+
+    def action_rotate_secret(self):
+        """Replaces the secret; the previous one keeps signing during the
+        grace period so that receivers can switch without losing a delivery."""
+        now = fields.Datetime.now()
+        for endpoint in self:
+            grace = timedelta(hours=endpoint.secret_grace_hours)
+            endpoint.write(
+                {
+                    "previous_secret": endpoint.secret if grace else False,
+                    "previous_secret_expires_at": now + grace if grace else False,
+                    "secret": standard_webhooks.generate_secret(),
+                }
+            )
+            endpoint.message_post(
+                body=self.env._(
+                    "Secret rotated. The previous secret keeps signing until "
+                    "%(until)s.",
+                    until=endpoint.previous_secret_expires_at or now,
+                )
+            )
+        return True
+
+    def action_send_test_event(self):
+        """Sends a signed test event now and shows the receiver's answer. The
+        event is kept as a delivery with its attempt; the endpoint's health
+        is left as it is."""
+        self.ensure_one()
+        payload = json.dumps(
+            {
+                "_model": self._name,
+                "_id": self.id,
+                "_action": "test",
+                "_test": True,
+                "sent_at": fields.Datetime.to_string(fields.Datetime.now()),
+            },
+            sort_keys=True,
+        )
+        delivery = (
+            self.env["integration.webhook.delivery"]
+            .sudo()
+            .create(
+                {
+                    "endpoint_id": self.id,
+                    "payload": payload,
+                    "res_model": self._name,
+                    "res_id": self.id,
+                    "is_test": True,
+                    "state": "sending",
+                }
+            )
+        )
+        sender = self.env["integration.webhook.dispatcher"]._sender()
+        result = sender.send(self.sudo()._message_maker()(delivery.uuid, payload))
+        delivery._record_test_result(result)
+        if result.status_code and 200 <= result.status_code < 300:
+            kind = "success"
+            message = self.env._(
+                "Test event delivered: HTTP %(status)s in %(ms)s ms.",
+                status=result.status_code,
+                ms=result.duration_ms,
+            )
+        elif result.status_code:
+            kind = "danger"
+            message = self.env._(
+                "The receiver answered HTTP %(status)s in %(ms)s ms: %(body)s",
+                status=result.status_code,
+                ms=result.duration_ms,
+                body=result.response_excerpt[:200],
+            )
+        else:
+            kind = "danger"
+            message = self.env._(
+                "Test event not delivered: %(error)s", error=result.error
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Test event to %(name)s", name=self.name),
+                "message": message,
+                "type": kind,
+                "sticky": kind != "success",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def action_open_deliveries(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "integration_gateway.integration_webhook_delivery_action"
+        )
+        action["domain"] = [("endpoint_id", "=", self.id)]
+        action["context"] = {"default_endpoint_id": self.id}
+        return action
+
+    def action_open_replay(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Replay Failed Deliveries"),
+            "res_model": "integration.webhook.replay",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_endpoint_id": self.id},
+        }
+
+    @api.model
+    def _for_url(self, url, name=None):
+        """The endpoint queued webhook actions posting to ``url`` use: an
+        existing active one, or a new one."""
+        endpoint = self.search([("url", "=", url)], limit=1)
+        if not endpoint:
+            endpoint = self.create({"name": name or _name_from_url(url), "url": url})
+        return endpoint
+
+    def _signing_secrets(self):
+        """The secrets a delivery is signed with now: the current one, then
+        the previous one while its grace period lasts."""
+        self.ensure_one()
+        secrets = [self.secret]
+        expires = self.previous_secret_expires_at
+        if self.previous_secret and expires and expires > fields.Datetime.now():
+            secrets.append(self.previous_secret)
+        return secrets
+
+    def _message_maker(self):
+        """Returns ``make(msg_id, payload, not_before=0.0)``, building the HTTP
+        request of a delivery to this endpoint (signed when sent); the
+        endpoint's settings are read once."""
+        self.ensure_one()
+        settings = {
+            "url": self.url,
+            "headers": webhook_http.parse_headers(self.headers),
+            "timeout": self.timeout,
+            "allow_private": self.allow_private_network,
+            "secrets": tuple(self._signing_secrets()),
+        }
+
+        def make(msg_id, payload, not_before=0.0):
+            return webhook_http.Message(
+                body=payload.encode(), msg_id=msg_id, not_before=not_before, **settings
+            )
+
+        return make
+
+    def _resume_deliveries(self):
+        """Makes the deliveries waiting on these endpoints due now."""
+        deliveries = self.env["integration.webhook.delivery"].sudo()
+        waiting = deliveries.search(
+            Domain("endpoint_id", "in", self.ids)
+            & Domain("state", "in", ("pending", "retrying"))
+        )
+        if waiting:
+            waiting.write({"next_attempt_at": fields.Datetime.now()})
+            self.env["integration.webhook.dispatcher"]._wake()
+
+    def _notify_disabled(self):
+        """Tells the integration managers, in Odoo, that endpoints were disabled."""
+        managers = self.env.ref("integration_gateway.group_integration_manager").sudo()
+        partners = managers.all_user_ids.filtered(lambda u: u.active).partner_id
+        for endpoint in self:
+            endpoint.sudo().message_post(
+                body=Markup("<p>%s</p>")
+                % self.env._(
+                    "Webhook endpoint %(name)s was disabled: %(reason)s. Its new "
+                    "deliveries wait until it is enabled again.",
+                    name=endpoint.name,
+                    reason=endpoint.disabled_reason,
+                ),
+                partner_ids=partners.ids,
+                subtype_xmlid="mail.mt_comment",
+            )
+
+
+def _name_from_url(url):
+    parts = urlsplit(url)
+    name = (
+        (parts.hostname or "") + (f":{parts.port}" if parts.port else "") + parts.path
+    )
+    return name[:80] or url[:80]

@@ -1,0 +1,204 @@
+"""A real HTTP receiver on 127.0.0.1 for testing outgoing webhooks.
+
+It records every request it gets and answers according to the path:
+
+- ``/ok``: 200;
+- ``/status/<code>``: that status; ``?retry_after=<value>`` adds a
+  ``Retry-After`` header, ``?location=<url>`` a ``Location`` header;
+- ``/slow/<seconds>``: 200 after that long;
+- ``/hang``: reads the request and never answers (until the receiver stops);
+- ``/script/<name>``: the next answer queued in ``receiver.scripts[name]``
+  (``(status, headers, body)`` tuples), 200 once the queue is empty.
+
+Usage::
+
+    with WebhookReceiver() as receiver:
+        url = receiver.url("/ok")
+        ...
+        receiver.wait_for(1)
+        receiver.requests[0].headers["webhook-id"]
+"""
+
+import collections
+import contextlib
+import errno
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+# The project's test receivers listen on these ports (the first free one).
+PORTS = range(18150, 18200)
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request the receiver got."""
+
+    path: str
+    headers: dict  # lower-case names
+    body: bytes
+    at: float  # time.time() when it arrived
+    client: tuple  # (address, port) of the connection it came on
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without this, Nagle's
+    # algorithm holds the body until the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True  # keep-alive, as a real receiver would
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        received = Received(
+            path=self.path,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            at=time.time(),
+            client=self.client_address,
+        )
+        self.server.receiver._record(received)
+        status, headers, answer = self.server.receiver._answer(self.path)
+        if status is None:
+            return
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    do_GET = do_POST
+
+    def log_message(self, format, *args):
+        pass  # the tests assert on what was received, not on a log
+
+
+class _Server(ThreadingHTTPServer):
+    """Remembers its open connections, so that stopping closes the kept-alive
+    ones too: a pooled client must not keep talking to a stopped receiver."""
+
+    daemon_threads = True
+    request_queue_size = 64  # dispatchers open many connections at once
+
+    def __init__(self, *args, **kwargs):
+        self.connections = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address):
+        with self.connections_lock:
+            self.connections.add(request)
+        return super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self.connections_lock:
+            self.connections.discard(request)
+        return super().shutdown_request(request)
+
+    def close_connections(self):
+        with self.connections_lock:
+            connections, self.connections = self.connections, set()
+        for connection in connections:
+            # OSError: the client closed it already.
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class WebhookReceiver:
+    """A threaded HTTP server recording what it receives; see the module doc."""
+
+    def __init__(self, ports=PORTS):
+        self.requests = []
+        self.scripts = collections.defaultdict(collections.deque)
+        self._changed = threading.Condition()
+        self._stopping = threading.Event()
+        self._server = self._bind(ports)
+        self._server.receiver = self
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="webhook-receiver", daemon=True
+        )
+
+    @staticmethod
+    def _bind(ports):
+        for port in ports:
+            try:
+                return _Server(("127.0.0.1", port), _Handler)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+        raise OSError(f"no free port for the test receiver in {ports}")
+
+    @property
+    def port(self):
+        return self._server.server_address[1]
+
+    def url(self, path="/ok", host="127.0.0.1"):
+        return f"http://{host}:{self.port}{path}"
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._server.close_connections()
+        self._thread.join(5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def clear(self):
+        with self._changed:
+            self.requests.clear()
+
+    def wait_for(self, count, timeout=10):
+        """Waits until ``count`` requests arrived; returns them all."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.requests) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"expected {count} requests, received {len(self.requests)}"
+                    )
+                self._changed.wait(left)
+            return list(self.requests)
+
+    def _record(self, received):
+        with self._changed:
+            self.requests.append(received)
+            self._changed.notify_all()
+
+    def _answer(self, path):
+        parts = urlsplit(path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        segments = parts.path.strip("/").split("/")
+        headers = {}
+        if "retry_after" in query:
+            headers["Retry-After"] = query["retry_after"]
+        if "location" in query:
+            headers["Location"] = query["location"]
+        match segments:
+            case ["status", code]:
+                return int(code), headers, f"status {code}".encode()
+            case ["slow", seconds]:
+                self._stopping.wait(float(seconds))
+                return 200, headers, b"slow ok"
+            case ["hang"]:
+                self._stopping.wait()
+                return None, {}, b""
+            case ["script", name]:
+                queue = self.scripts[name]
+                if queue:
+                    return queue.popleft()
+                return 200, {}, b"ok"
+        return 200, headers, b"ok"
