@@ -184,6 +184,8 @@ class Bench:
 
     def start(self):
         served = [db.name for db in self.databases.values() if db.served]
+        if not served:
+            return
         self.server = self.odoo.server(
             served,
             workers=self.workers,

@@ -77,6 +77,8 @@ class IntegrationWebhookDelivery(models.Model):
     _due_index = models.Index(
         "(next_attempt_at, id) WHERE state IN ('pending', 'retrying', 'sending')"
     )
+    # Leases of deliveries being sent, to find those of a dispatcher that died.
+    _lease_index = models.Index("(lease_expires_at, id) WHERE state = 'sending'")
 
     # -- actions -------------------------------------------------------------
 

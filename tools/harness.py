@@ -22,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -507,6 +508,14 @@ class Hit:
     body: bytes
 
 
+def _quiet_disconnects(server, request, client_address):
+    # A sender that gave up (timeout, killed process) closed the connection
+    # before the answer: what fault tests cause on purpose, not an error.
+    exc = sys.exc_info()[1]
+    if not isinstance(exc, ConnectionError):
+        http.server.ThreadingHTTPServer.handle_error(server, request, client_address)
+
+
 class Receiver:
     """An HTTP server on 127.0.0.1 recording every POST it receives.
 
@@ -565,7 +574,11 @@ class Receiver:
         server_class = type(
             "ReceiverServer",
             (http.server.ThreadingHTTPServer,),
-            {"allow_reuse_address": True, "request_queue_size": 256},
+            {
+                "allow_reuse_address": True,
+                "request_queue_size": 256,
+                "handle_error": _quiet_disconnects,
+            },
         )
         self._server = server_class(("127.0.0.1", self.port), self._handler())
         self._server.daemon_threads = True
@@ -605,14 +618,18 @@ def percentile(values, fraction):
     return ordered[rank]
 
 
-def wait_for(condition, timeout, interval=0.2, what="the condition"):
+def wait_for(condition, timeout, interval=0.2, what="the condition", detail=None):
     """Calls ``condition`` until it returns something true (returned), or
-    raises TimeoutError after ``timeout`` seconds."""
+    raises TimeoutError after ``timeout`` seconds, with what ``detail()``
+    says then."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not happen within {timeout} s")
+            message = f"{what} did not happen within {timeout} s"
+            if detail is not None:
+                message += f": {detail()}"
+            raise TimeoutError(message)
         time.sleep(interval)

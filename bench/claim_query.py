@@ -1,0 +1,189 @@
+"""The dispatcher's claim query with 1,000,000 queued deliveries against
+10,000, side by side, with its query plan.
+
+Two databases with the addon: one gets 10,000 queued (due) deliveries, the
+other 1,000,000 (``INSERT ... SELECT generate_series``), both analysed. The
+dispatcher's own claim query (``SELECT ... FOR NO KEY UPDATE SKIP LOCKED``,
+taken from a real claim in each database, then rolled back) is timed on
+each in turn, each run in a transaction rolled back, and the plan of the
+large one is printed with ``EXPLAIN (ANALYZE, BUFFERS)``. Goal: the large
+one takes at most twice as long.
+
+    ~/.cache/integration_gateway/venv/bin/python bench/claim_query.py [--runs N]
+
+``bench/run_all.py`` runs it with every other benchmark (last: its million
+rows weigh on no other measurement).
+"""
+
+import statistics
+import sys
+import time
+
+from context import Database, Figure, Report, harness, run_alone
+
+SMALL = Database("ig_bench_claim_small", "addon", served=False)
+LARGE = Database("ig_bench_claim_large", "addon", served=False)
+DATABASES = [SMALL, LARGE]
+ROWS = {SMALL.name: 10_000, LARGE.name: 1_000_000}
+GOAL = 2.0  # large / small
+QUICK = {"runs": 20, "large": 100_000}
+
+# A receiver nobody listens on: the claim is rolled back, nothing is sent.
+SETUP = """
+endpoint = env["integration.webhook.endpoint"].create({
+    "name": "claim benchmark", "url": "http://127.0.0.1:9/hook",
+    "allow_private_network": True,
+})
+result = endpoint.id
+"""
+
+# Fills the outbox: deliveries due over the last hour, oldest first, each
+# with a payload like a partner's webhook.
+FILL = """
+INSERT INTO integration_webhook_delivery
+    (uuid, endpoint_id, res_model, res_id, payload, state, attempt_count,
+     next_attempt_at, create_uid, create_date, write_uid, write_date)
+SELECT gen_random_uuid()::text, %(endpoint)s, 'res.partner', n,
+       '{"_action": "Send(#1)", "_id": ' || n || ', "_model": "res.partner", '
+       || '"email": "someone@example.com", "name": "Partner ' || n || '"}',
+       'pending', 0,
+       (now() AT TIME ZONE 'UTC') - interval '1 hour'
+           + interval '1 hour' * n / %(rows)s - interval '1 minute',
+       1, now() AT TIME ZONE 'UTC', 1, now() AT TIME ZONE 'UTC'
+  FROM generate_series(1, %(rows)s) AS n
+"""
+
+# Makes one real claim, captures its SELECTs (leases expired, then due
+# deliveries) with their parameters, and rolls it back.
+CAPTURE = """
+from odoo.tools import SQL
+cursor_class = type(env.cr)
+real_execute = cursor_class.execute
+captured = []
+
+def spy(self, query, params=None, log_exceptions=True):
+    if isinstance(query, SQL) and "SKIP LOCKED" in query.code:
+        captured.append(self._obj.mogrify(query.code, query.params).decode())
+    return real_execute(self, query, params, log_exceptions)
+
+env.cr.execute("SAVEPOINT claim")
+cursor_class.execute = spy
+try:
+    claimed = env["integration.webhook.dispatcher"]._claim_rows(args[0])
+finally:
+    cursor_class.execute = real_execute
+env.cr.execute("ROLLBACK TO SAVEPOINT claim")
+result = {"sql": captured, "claimed": len(claimed)}
+"""
+
+
+def add_arguments(parser):
+    parser.add_argument("--runs", type=int, default=100, help="timed runs each")
+    parser.add_argument(
+        "--large", type=int, default=ROWS[LARGE.name], help="rows of the large one"
+    )
+
+
+def prepare(bench, options):
+    return {db.name: bench.run_script(db.name, SETUP) for db in DATABASES}
+
+
+def _fill(db, endpoint, rows):
+    with harness.pg_connection(db) as conn, conn.cursor() as cr:
+        cr.execute(FILL, {"endpoint": endpoint, "rows": rows})
+        cr.execute("VACUUM ANALYZE integration_webhook_delivery")
+
+
+def _timed(cr, queries):
+    """Runs the claim's queries in a transaction rolled back; (ms, rows)."""
+    cr.execute("BEGIN")
+    rows = 0
+    started = time.perf_counter()
+    for query in queries:
+        cr.execute(query)
+        rows += len(cr.fetchall())
+    elapsed = (time.perf_counter() - started) * 1000
+    cr.execute("ROLLBACK")
+    return elapsed, rows
+
+
+def measure(bench, endpoints, options):
+    sizes = {SMALL.name: ROWS[SMALL.name], LARGE.name: options.large}
+    report = Report("Claim query of the webhook dispatcher")
+    queries = {}
+    for db, rows in sizes.items():
+        started = time.monotonic()
+        _fill(db, endpoints[db], rows)
+        report.lines.append(
+            f"{rows:,} queued deliveries inserted and analysed in "
+            f"{time.monotonic() - started:.1f} s"
+        )
+        capture = bench.run_script(db, CAPTURE, 200)
+        assert capture["claimed"] == 200, capture
+        queries[db] = capture["sql"]
+    timings = {db: [] for db in sizes}
+    with (
+        harness.pg_connection(SMALL.name) as small,
+        harness.pg_connection(LARGE.name) as large,
+    ):
+        cursors = {SMALL.name: small.cursor(), LARGE.name: large.cursor()}
+        for _warm in range(5):
+            for db, cr in cursors.items():
+                _timed(cr, queries[db])
+        for run in range(options.runs):
+            order = list(cursors) if run % 2 else list(cursors)[::-1]
+            for db in order:
+                elapsed, count = _timed(cursors[db], queries[db])
+                assert count == 200, count
+                timings[db].append(elapsed)
+        plans = {}
+        for db, cr in cursors.items():
+            cr.execute("BEGIN")
+            plans[db] = []
+            for query in queries[db]:
+                cr.execute("EXPLAIN (ANALYZE, BUFFERS) " + query)
+                plans[db].append([row[0] for row in cr.fetchall()])
+            cr.execute("ROLLBACK")
+    medians = {db: statistics.median(values) for db, values in timings.items()}
+    ratio = medians[LARGE.name] / medians[SMALL.name]
+    report.lines.append(
+        f"claim of 200 rows, {options.runs} runs each, alternating, each in a "
+        "transaction rolled back:"
+    )
+    for db, rows in sizes.items():
+        values = timings[db]
+        report.lines.append(
+            f"  {rows:>9,} queued: median {medians[db]:.3f} ms, "
+            f"p90 {statistics.quantiles(values, n=10)[-1]:.3f} ms"
+        )
+    report.lines.append(f"ratio large / small: {ratio:.2f} (goal <= {GOAL:g})")
+    report.lines.append(
+        f"query plans with {sizes[LARGE.name]:,} queued deliveries (expired "
+        "leases, then due deliveries):"
+    )
+    for plan in plans[LARGE.name]:
+        report.lines.extend("  " + line for line in plan)
+    report.figures.append(
+        Figure(
+            f"claim query, {sizes[LARGE.name]:,} / {sizes[SMALL.name]:,} queued rows",
+            ratio,
+            goal=f"<= {GOAL:.2f}",
+            met=ratio <= GOAL,
+        )
+    )
+    report.figures.append(
+        Figure(
+            f"  claim query with {sizes[LARGE.name]:,} queued rows",
+            medians[LARGE.name],
+            unit="ms",
+        )
+    )
+    return report
+
+
+def main(argv=None):
+    return run_alone(sys.modules[__name__], argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
