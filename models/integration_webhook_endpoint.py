@@ -110,7 +110,10 @@ class IntegrationWebhookEndpoint(models.Model):
     # every dispatcher through this row.
     throttle_next_at = fields.Float(copy=False, readonly=True)
     action_ids = fields.One2many(
-        "ir.actions.server", "webhook_endpoint_id", string="Server Actions"
+        "ir.actions.server",
+        "webhook_endpoint_id",
+        string="Server Actions",
+        groups="base.group_system",
     )
     delivery_ids = fields.One2many("integration.webhook.delivery", "endpoint_id")
     waiting_count = fields.Integer(compute="_compute_delivery_counts")
