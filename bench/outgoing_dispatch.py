@@ -25,6 +25,7 @@ Options: ``--deliveries N`` (backlog per throughput run, default 5000),
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -406,6 +407,7 @@ def main(argv=None):
         receiver.shutdown()
         if not args.keep_db:
             drop_database()
+            shutil.rmtree(workdir, ignore_errors=True)
     report(args, results, queued, immediate, lost)
 
 
