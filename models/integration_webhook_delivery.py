@@ -51,7 +51,13 @@ class IntegrationWebhookDelivery(models.Model):
     res_id = fields.Many2oneReference(
         string="Record ID", model_field="res_model", readonly=True, aggregator=None
     )
-    action_id = fields.Many2one("ir.actions.server", readonly=True, ondelete="set null")
+    action_id = fields.Many2one(
+        "ir.actions.server",
+        readonly=True,
+        ondelete="set null",
+        # Server actions are for system administrators only.
+        groups="base.group_system",
+    )
     payload = fields.Text(required=True, readonly=True, help="The JSON body, as sent.")
     state = fields.Selection(STATES, default="pending", required=True, readonly=True)
     attempt_count = fields.Integer(
@@ -79,6 +85,7 @@ class IntegrationWebhookDelivery(models.Model):
     )
     # Leases of deliveries being sent, to find those of a dispatcher that died.
     _lease_index = models.Index("(lease_expires_at, id) WHERE state = 'sending'")
+    _delivered_index = models.Index("(delivered_at) WHERE state = 'delivered'")
 
     # -- actions -------------------------------------------------------------
 

@@ -22,14 +22,15 @@ BATCH_SIZE = 200  # deliveries claimed at once by a dispatcher
 LEASE = 120  # seconds a claimed delivery is reserved for its dispatcher, by default
 LEASE_PARAM = "integration_gateway.dispatch_lease"
 LEASE_MARGIN = 10  # seconds kept between the last possible answer and the lease end
-# Seconds a dispatcher cron waits for deliveries about to fall due (retries
-# a few seconds apart, expiring leases) instead of leaving them to the
-# cron's next round, which comes only every minute.
-LINGER = 10
-LINGER_MIN = 0.1  # seconds waited at least, so that a wait never spins
 THROTTLE_HORIZON = 1.0  # seconds of send slots a dispatcher reserves ahead
 TRIES = 5  # a transaction colliding with another dispatcher is tried again
 COUNT_CAP = 10000  # due deliveries counted at most, to keep the count cheap
+# A delivery due sooner than this (a retry, an expiring lease) is waited for
+# by the dispatcher cron instead of for the next wake-up of the cron threads
+# (every minute when nothing wakes them); Odoo grants a cron run at least 10
+# seconds, and a wait beyond the run's time gets the cron a new run.
+SHORT_WAIT = 10  # seconds
+SHORT_WAIT_MIN = 0.1  # seconds waited at least, so that a wait never spins
 SUCCESS_PRECISION = timedelta(seconds=10)  # of an endpoint's last_success_at
 DISPATCHER_XMLID = "ir_cron_webhook_dispatcher_%d"
 MAX_DISPATCHERS = 32
@@ -104,7 +105,7 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
     def _cron_dispatch(self):
         """Dispatcher cron: sends due deliveries batch after batch while the
         cron's time allows, reporting progress with ``_commit_progress``,
-        and waits for those falling due within ``LINGER`` seconds (a first
+        and waits for those falling due within ``SHORT_WAIT`` seconds (a first
         retry, an expiring lease) so that they go out on time. When time is
         up with work left, the cron is triggered again so that it goes on at
         once."""
@@ -202,7 +203,7 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
     @api.model
     def _linger(self, time_left):
         """Seconds the dispatcher cron should wait for the next delivery to
-        fall due, or None when none does within ``LINGER`` seconds: the
+        fall due, or None when none does within ``SHORT_WAIT`` seconds: the
         cron's next round takes those. One due after this run's share of the
         cron worker (``time_left``) gets a new run, which waits for it after
         whatever other job is due. Only in a cron run: whoever calls the
@@ -211,7 +212,7 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
         if not cron_id:
             return None
         now = utcnow()
-        horizon = now + timedelta(seconds=LINGER)
+        horizon = now + timedelta(seconds=SHORT_WAIT)
         # A throttled endpoint's deliveries are due when its next send slot
         # comes within the reservation horizon.
         self.env.cr.execute(
@@ -238,7 +239,7 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
                 ) AS next
                 """,
                 throttle=THROTTLE_HORIZON,
-                sendable=SQL(_SENDABLE, horizon=time.time() + LINGER),
+                sendable=SQL(_SENDABLE, horizon=time.time() + SHORT_WAIT),
                 waiting=SQL(_WAITING, now=horizon),
                 expired=SQL(_EXPIRED, now=horizon),
             )
@@ -246,7 +247,7 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
         due = self.env.cr.fetchone()[0]
         if due is None or due > horizon:
             return None
-        wait = max((due - now).total_seconds(), LINGER_MIN)
+        wait = max((due - now).total_seconds(), SHORT_WAIT_MIN)
         if wait > time_left:
             self.env["ir.cron"].browse(cron_id).sudo()._trigger()
             return None

@@ -541,7 +541,7 @@ class Receiver:
             protocol_version = "HTTP/1.1"
             # Headers and body go out in separate writes: without this,
             # Nagle's algorithm holds the body until the client's delayed
-            # ACK (40 ms).
+            # ACK, 40 ms per request on a kept-alive connection.
             disable_nagle_algorithm = True
 
             def do_POST(self):
