@@ -1,14 +1,14 @@
-"""Queued outgoing webhooks, measured on a real Odoo server with cron threads.
+"""Queued outgoing webhooks, measured on a real Odoo server with cron workers.
 
     ~/.cache/integration_gateway/venv/bin/python bench/outgoing_dispatch.py
 
-Builds a database (``ig_outgoing_bench``, dropped at the end), starts Odoo on
-port 18100 and a receiver on 127.0.0.1:18101, then measures, in one run:
+Starts Odoo (4 workers, 2 cron workers) and a receiver on 127.0.0.1, then
+measures, in one run:
 
 1. dispatch throughput: a backlog of queued deliveries drained by one
-   dispatcher on one cron thread, then by two dispatchers on two cron
-   threads (deliveries per second, and per dispatcher), to a receiver that
-   answers at once and to one that takes 20 ms per answer;
+   dispatcher, then by two dispatchers on the two cron workers (deliveries
+   per second, and per dispatcher), to a receiver that answers at once and
+   to one that takes 20 ms per answer;
 2. first-attempt delay: partners created one at a time through JSON/2, each
    queuing a webhook through an automation; the delay runs from the moment
    the request was sent (so it includes the request itself and its commit)
@@ -19,40 +19,28 @@ port 18100 and a receiver on 127.0.0.1:18101, then measures, in one run:
 
 Options: ``--deliveries N`` (backlog per throughput run, default 5000),
 ``--events N`` (created records per delay run, default 100),
-``--outage-events N`` (default 20), ``--keep-db``.
+``--outage-events N`` (default 20). ``bench/run_all.py`` runs it with every
+other benchmark on one server.
 """
 
-import argparse
 import json
-import os
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-import psycopg2
-from psycopg2 import sql
+from context import Database, Figure, Report, harness, run_alone
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-ODOO_TREE = Path(sys.prefix, ".odoo_tree").read_text().strip()
-ADDONS = f"{ODOO_TREE}/addons,{ROOT}/.build/addons"
-DB = "ig_outgoing_bench"
-HTTP_PORT = 18100
-RECEIVER_PORT = 18101
+# A database of its own: its automations queue a webhook for every partner
+# created, which would weigh on the other benchmarks.
+OUTGOING_DB = Database("ig_bench_outgoing", "addon")
+DATABASES = [OUTGOING_DB]
+QUICK = {"deliveries": 1000, "events": 30, "outage_events": 10}
 SLOW_ANSWER = 0.020  # seconds the slow receiver takes to answer
-PG = {
-    "host": os.environ.get("PGHOST", "127.0.0.1"),
-    "port": os.environ.get("PGPORT", "5432"),
-    "user": os.environ.get("PGUSER", os.environ.get("USER", "odoo")),
-}
+GOAL_RATE = 500  # deliveries per second per dispatcher
+GOAL_DELAY = 2.0  # seconds, p95 of the first-attempt delay
 
 
 # -- the receiver -----------------------------------------------------------
@@ -65,8 +53,8 @@ class Receiver(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self):
-        super().__init__(("127.0.0.1", RECEIVER_PORT), _Handler)
+    def __init__(self, port):
+        super().__init__(("127.0.0.1", port), _Handler)
         self.lock = threading.Lock()
         self.arrivals = {}  # event key -> time.time() of arrival
         self.count = 0
@@ -109,82 +97,6 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-# -- Odoo --------------------------------------------------------------------
-
-
-def odoo_config(workdir):
-    path = Path(workdir, "odoo-bench.conf")
-    path.write_text(
-        "[options]\n"
-        f"addons_path = {ADDONS}\n"
-        f"data_dir = {workdir}/data\n"
-        f"db_host = {PG['host']}\ndb_port = {PG['port']}\ndb_user = {PG['user']}\n"
-        f"http_interface = 127.0.0.1\nhttp_port = {HTTP_PORT}\n"
-        f"db_filter = ^{DB}$\nlist_db = False\n"
-    )
-    return str(path)
-
-
-def odoo(conf, *args, command=(), stdin=None):
-    cmd = [PYTHON, f"{ODOO_TREE}/odoo-bin", *command, "-c", conf, "-d", DB, *args]
-    done = subprocess.run(
-        cmd, input=stdin, capture_output=True, text=True, timeout=600, check=False
-    )
-    if done.returncode:
-        sys.exit(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
-
-
-def shell(conf, code):
-    """Runs ``code`` in an Odoo shell on the bench database and commits."""
-    return odoo(
-        conf, "--log-level=warn", command=["shell"], stdin=code + "\nenv.cr.commit()\n"
-    )
-
-
-def drop_database():
-    conn = psycopg2.connect(dbname="postgres", **PG)
-    conn.autocommit = True
-    with conn.cursor() as cr:
-        cr.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(DB)
-            )
-        )
-    conn.close()
-
-
-class Server:
-    """Odoo in threaded mode with ``cron_threads`` cron threads."""
-
-    def __init__(self, conf, cron_threads, workdir):
-        self.log = open(Path(workdir, f"odoo-{cron_threads}.log"), "w")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [PYTHON, f"{ODOO_TREE}/odoo-bin", "-c", conf, "-d", DB,
-             f"--max-cron-threads={cron_threads}", "--workers=0", "--log-level=warn"],
-            stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{HTTP_PORT}/web/health", timeout=2
-                ) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError("Odoo did not start; see " + self.log.name)
-
-    def stop(self):
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-
-
 # -- measurements ------------------------------------------------------------
 
 SETUP = """
@@ -206,8 +118,6 @@ def automation(model, mode):
     rule.action_server_ids = [(6, 0, action.ids)]
 automation("res.partner", "queued")
 automation("res.partner.category", "immediate")
-admin = env.ref("base.user_admin")
-print("KEY=" + env["res.users.apikeys"].with_user(admin)._generate(None, "bench", None))
 """
 
 BACKLOG = """
@@ -224,12 +134,13 @@ env["integration.webhook.dispatcher"]._wake()
 """
 
 
-def throughput(conf, receiver, dispatchers, path, count):
+def throughput(bench, receiver, dispatchers, path, count):
     """Queues ``count`` deliveries to ``path`` of the receiver while the
     server runs, and measures from the first arrival to the last."""
     receiver.reset()
     values = {"dispatchers": dispatchers, "count": count}
-    shell(conf, BACKLOG % {**values, "port": RECEIVER_PORT, "path": path})
+    port = receiver.server_address[1]
+    bench.run_script(OUTGOING_DB.name, BACKLOG % {**values, "port": port, "path": path})
     deadline = time.monotonic() + 600
     while receiver.count < count and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -246,7 +157,7 @@ def throughput(conf, receiver, dispatchers, path, count):
     }
 
 
-def create_records(key, model, events):
+def create_records(bench, key, model, events):
     """Creates ``events`` records through JSON/2, one at a time; returns
     {name: time.time() the request was sent}."""
     sent = {}
@@ -254,11 +165,12 @@ def create_records(key, model, events):
         name = f"{model} {n} {time.time()}"
         body = json.dumps({"vals_list": [{"name": name}]}).encode()
         request = urllib.request.Request(
-            f"http://127.0.0.1:{HTTP_PORT}/json/2/{model}/create",
+            f"{bench.server.url}/json/2/{model}/create",
             data=body,
             headers={
                 "Authorization": f"bearer {key}",
                 "Content-Type": "application/json",
+                "X-Odoo-Database": OUTGOING_DB.name,
             },
         )
         sent[name] = time.time()
@@ -268,11 +180,11 @@ def create_records(key, model, events):
     return sent
 
 
-def first_attempt_delays(receiver, key, model, events):
+def first_attempt_delays(bench, receiver, key, model, events):
     """Creates ``events`` records through JSON/2, one at a time; returns the
     delay of each record's webhook, from request to arrival (seconds)."""
     receiver.reset()
-    sent = create_records(key, model, events)
+    sent = create_records(bench, key, model, events)
     deadline = time.monotonic() + 120
     while len(receiver.arrivals) < events and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -283,20 +195,19 @@ def first_attempt_delays(receiver, key, model, events):
     ]
 
 
-def outage(receiver, key, events):
+def outage(bench, receiver, key, events):
     """Creates ``events`` partners (queued webhooks) and as many tags (Odoo's
     immediate webhooks) while the receiver answers 503, then brings it back.
     Returns how many of each arrived, and how long after the receiver came
     back the last queued one did."""
     receiver.reset()
     receiver.down = True
-    queued = create_records(key, "res.partner", events)
-    immediate = create_records(key, "res.partner.category", events)
+    queued = create_records(bench, key, "res.partner", events)
+    immediate = create_records(bench, key, "res.partner.category", events)
     time.sleep(1)
     receiver.down = False
     back = time.time()
-    # Retries are due 5 s later; a dispatcher cron sends them at its next
-    # run (every minute, or sooner when woken).
+    # Retries are due 5 s later; a dispatcher cron waits for them.
     deadline = time.monotonic() + 150
     while (
         sum(name in receiver.arrivals for name in queued) < events
@@ -318,98 +229,124 @@ def percentile(values, fraction):
 
 
 def report(args, results, queued, immediate, lost):
-    print()
-    print(f"Dispatch throughput, {args.deliveries} queued deliveries per run")
+    out = Report("Outgoing webhooks: dispatch throughput, first-attempt delay")
+    lines = out.lines
+    lines.append(f"Dispatch throughput, {args.deliveries} queued deliveries per run")
     for path, label in (("/ok", "answering at once"), ("/slow", "answering in 20 ms")):
         one, two = (r for r in results if r["path"] == path)
-        print(f"  receiver {label}:")
+        lines.append(f"  receiver {label}:")
         for r in (one, two):
-            print(
-                f"    {r['dispatchers']} dispatcher(s) on {r['dispatchers']} cron "
-                f"thread(s): {r['rate']:6.0f} deliveries/s "
-                f"({r['per_dispatcher']:.0f} per dispatcher), "
+            lines.append(
+                f"    {r['dispatchers']} dispatcher(s): {r['rate']:6.0f} "
+                f"deliveries/s ({r['per_dispatcher']:.0f} per dispatcher), "
                 f"{r['duplicates']} sent twice"
             )
-        print(f"    2 dispatchers / 1 dispatcher: x{two['rate'] / one['rate']:.2f}")
-    print()
-    print(
+        lines.append(
+            f"    2 dispatchers / 1 dispatcher: x{two['rate'] / one['rate']:.2f}"
+        )
+    lines.append(
         f"First-attempt delay, {args.events} events, request sent -> webhook received"
     )
     for label, delays in (
         ("queued (this addon)", queued),
         ("immediate (Odoo)", immediate),
     ):
-        print(
+        lines.append(
             f"  {label:20} p50 {statistics.median(delays) * 1000:6.0f} ms   "
             f"p95 {percentile(delays, 0.95) * 1000:6.0f} ms   "
             f"max {max(delays) * 1000:6.0f} ms   ({len(delays)}/{args.events} arrived)"
         )
     ratio = percentile(queued, 0.95) / percentile(immediate, 0.95)
-    print(f"  queued p95 / immediate p95: x{ratio:.1f}")
-    print()
+    lines.append(f"  queued p95 / immediate p95: x{ratio:.1f}")
     events = args.outage_events
-    print(f"Receiver down (503) while {events} events of each kind happen, then up")
-    print(
-        f"  queued (this addon)  {lost['queued']}/{events} delivered, the last "
-        f"{lost['recovered_in']:.1f} s after the receiver came back"
+    lines.append(
+        f"Receiver down (503) while {events} events of each kind happen, then up"
     )
-    print(f"  immediate (Odoo)     {lost['immediate']}/{events} delivered")
+    recovered = lost["recovered_in"]
+    lines.append(
+        f"  queued (this addon)  {lost['queued']}/{events} delivered"
+        + (
+            f", the last {recovered:.1f} s after the receiver came back"
+            if recovered is not None
+            else ""
+        )
+    )
+    lines.append(f"  immediate (Odoo)     {lost['immediate']}/{events} delivered")
+    for r in results:
+        if r["path"] != "/ok":
+            continue
+        out.figures.append(
+            Figure(
+                f"dispatch throughput per dispatcher, {r['dispatchers']} "
+                "dispatcher(s), receiver answering at once",
+                r["per_dispatcher"],
+                unit="/s",
+                goal=f">= {GOAL_RATE} /s",
+                met=r["per_dispatcher"] >= GOAL_RATE,
+            )
+        )
+    p95 = percentile(queued, 0.95)
+    out.figures.append(
+        Figure(
+            "first-attempt delay p95, queued webhook (request sent -> received)",
+            p95 * 1000,
+            unit="ms",
+            goal=f"<= {GOAL_DELAY * 1000:.0f} ms",
+            met=p95 <= GOAL_DELAY and len(queued) == args.events,
+        )
+    )
+    out.figures.append(
+        Figure(
+            f"webhooks delivered after a receiver outage, queued / Odoo's "
+            f"immediate (of {events})",
+            lost["queued"],
+            unit=f"/ {lost['immediate']}",
+            goal=f"{events} / -",
+            met=lost["queued"] == events,
+        )
+    )
+    return out
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_arguments(parser):
     parser.add_argument("--deliveries", type=int, default=5000)
     parser.add_argument("--events", type=int, default=100)
     parser.add_argument("--outage-events", type=int, default=20)
-    parser.add_argument("--keep-db", action="store_true")
-    args = parser.parse_args(argv)
 
-    if not Path(ROOT, ".build/addons/integration_gateway").exists():
-        subprocess.run([str(ROOT / "tools/setup.sh")], check=True)
-    workdir = tempfile.mkdtemp(prefix="ig_outgoing_bench_")
-    conf = odoo_config(workdir)
-    receiver = Receiver()
+
+def prepare(bench, options):
+    receiver = Receiver(harness.allocate_port())
+    port = receiver.server_address[1]
+    bench.run_script(OUTGOING_DB.name, SETUP % {"port": port})
+    return {"receiver": receiver}
+
+
+def measure(bench, state, args):
+    receiver = state["receiver"]
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    server = None
+    key = bench.admin_token(OUTGOING_DB.name)
     try:
-        print(f"creating database {DB} ...", flush=True)
-        drop_database()
-        odoo(conf, "-i", "integration_gateway", "--stop-after-init", "--log-level=warn")
-        key = next(
-            line[4:]
-            for line in shell(conf, SETUP % {"port": RECEIVER_PORT}).splitlines()
-            if line.startswith("KEY=")
-        )
         results = []
         for dispatchers in (1, 2):
-            server = Server(conf, dispatchers, workdir)
             # /ok last: the delay measurements below use the endpoint as left.
             for path in ("/slow", "/ok"):
-                print(
-                    f"throughput: {dispatchers} dispatcher(s), {path} ...", flush=True
-                )
                 results.append(
-                    throughput(conf, receiver, dispatchers, path, args.deliveries)
+                    throughput(bench, receiver, dispatchers, path, args.deliveries)
                 )
-            if dispatchers == 1:
-                server.stop()
-                server = None
-        print("first-attempt delay ...", flush=True)
-        queued = first_attempt_delays(receiver, key, "res.partner", args.events)
+        queued = first_attempt_delays(bench, receiver, key, "res.partner", args.events)
         immediate = first_attempt_delays(
-            receiver, key, "res.partner.category", args.events
+            bench, receiver, key, "res.partner.category", args.events
         )
-        print("receiver outage ...", flush=True)
-        lost = outage(receiver, key, args.outage_events)
+        lost = outage(bench, receiver, key, args.outage_events)
     finally:
-        if server:
-            server.stop()
         receiver.shutdown()
-        if not args.keep_db:
-            drop_database()
-            shutil.rmtree(workdir, ignore_errors=True)
-    report(args, results, queued, immediate, lost)
+        receiver.server_close()
+    return report(args, results, queued, immediate, lost)
+
+
+def main(argv=None):
+    return run_alone(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""What a queued webhook costs the request that triggers it.
+
+1,000 partners are created through JSON/2, one per call, for each of four
+variants, interleaved on one server: without any webhook; with an
+automation whose server action does nothing (what Odoo's automations cost,
+webhook or not); with a queued webhook of this addon (a delivery row written
+in the request's transaction, sent afterwards by the dispatcher crons); and
+with Odoo's immediate webhook, which the request posts after its commit,
+here to a receiver that takes 50 ms to answer. Both webhooks go to that
+receiver. The automations differ only by the partners they apply to (their
+reference), so every call does the same work but for its automation.
+
+    ~/.cache/integration_gateway/venv/bin/python bench/webhook_overhead.py
+
+Options: ``--calls N`` (per variant, default 1000). ``bench/run_all.py``
+runs it with every other benchmark on one server.
+"""
+
+import statistics
+import sys
+import time
+
+import requests
+from context import Database, Figure, Report, harness, run_alone
+
+# A database of its own: its automations would weigh on the other benchmarks.
+OVERHEAD_DB = Database("ig_bench_overhead", "addon")
+DATABASES = [OVERHEAD_DB]
+QUICK = {"calls": 100}
+RECEIVER_DELAY = 0.05  # seconds the receiver takes to answer
+GOAL = 1.10  # queued webhook / no webhook, ratio of medians
+WARMUP = 30  # calls per variant before timing
+VARIANTS = {
+    "none": "no webhook",
+    "noop": "automation running a server action doing nothing",
+    "queued": "queued webhook (this addon)",
+    "immediate": "Odoo's immediate webhook, 50 ms receiver",
+}
+
+SETUP = """
+url, = args
+env["integration.webhook.endpoint"].create({
+    "name": "overhead receiver", "url": url, "allow_private_network": True,
+})
+model = env["ir.model"]._get("res.partner")
+fields = env["ir.model.fields"].search(
+    [("model", "=", "res.partner"), ("name", "in", ["name", "ref"])])
+for mode in ("queued", "immediate"):
+    automation = env["base.automation"].create({
+        "name": "overhead " + mode, "model_id": model.id, "trigger": "on_create",
+        "filter_domain": repr([("ref", "=like", mode + "-%")]),
+    })
+    automation.action_server_ids = env["ir.actions.server"].create({
+        "name": "overhead " + mode, "base_automation_id": automation.id,
+        "model_id": model.id, "usage": "base_automation", "state": "webhook",
+        "webhook_url": url, "webhook_delivery_mode": mode,
+        "webhook_field_ids": [(6, 0, fields.ids)],
+    })
+# What any automation costs in Odoo, webhook or not.
+automation = env["base.automation"].create({
+    "name": "overhead noop", "model_id": model.id, "trigger": "on_create",
+    "filter_domain": repr([("ref", "=like", "noop-%")]),
+})
+automation.action_server_ids = env["ir.actions.server"].create({
+    "name": "overhead noop", "base_automation_id": automation.id,
+    "model_id": model.id, "usage": "base_automation", "state": "code", "code": "pass",
+})
+"""
+
+
+def add_arguments(parser):
+    parser.add_argument("--calls", type=int, default=1000, help="per variant")
+
+
+def prepare(bench, options):
+    receiver = harness.Receiver(delay=RECEIVER_DELAY)
+    bench.run_script(OVERHEAD_DB.name, SETUP, receiver.url)
+    return receiver
+
+
+def _create(bench, session, token, variant, n):
+    vals = {"name": f"Overhead {variant} {n}", "ref": f"{variant}-{n}"}
+    started = time.perf_counter()
+    response = bench.json2(
+        OVERHEAD_DB.name, token, "res.partner", "create", {"vals_list": [vals]}, session
+    )
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"{variant}: {response.status_code} {response.text[:300]}")
+    return elapsed
+
+
+def measure(bench, receiver, options):
+    token = bench.admin_token(OVERHEAD_DB.name)
+    names = list(VARIANTS)
+    timings = {name: [] for name in names}
+    with receiver, requests.Session() as session:
+        for n in range(WARMUP):
+            for name in names:
+                _create(bench, session, token, name, f"w{n}")
+        for n in range(options.calls):
+            # Rotate which goes first so that none gains from the order.
+            for name in names[n % len(names) :] + names[: n % len(names)]:
+                timings[name].append(_create(bench, session, token, name, n))
+        expected = WARMUP + options.calls
+
+        def arrived():
+            refs = [hit.body for hit in receiver.hits()]
+            return {
+                mode: sum(f'"{mode}-'.encode() in body for body in refs)
+                for mode in ("queued", "immediate")
+            }
+
+        harness.wait_for(
+            lambda: arrived() == {"queued": expected, "immediate": expected},
+            timeout=300,
+            what=f"{expected} webhooks of each kind",
+            detail=arrived,
+        )
+
+    medians = {name: statistics.median(values) for name, values in timings.items()}
+    report = Report("Webhook cost to the request: JSON/2 create of one partner")
+    report.lines.append(
+        f"{options.calls} calls per variant, interleaved, one at a time; every "
+        "webhook arrived"
+    )
+    report.lines.append(f"{'':44}{'median':>10}{'mean':>10}{'p90':>10}{'ratio':>8}")
+    for name, label in VARIANTS.items():
+        values = timings[name]
+        report.lines.append(
+            f"{label:44}{medians[name] * 1000:8.2f}ms"
+            f"{statistics.fmean(values) * 1000:8.2f}ms"
+            f"{statistics.quantiles(values, n=10)[-1] * 1000:8.2f}ms"
+            f"{medians[name] / medians['none']:8.3f}"
+        )
+    ratio = medians["queued"] / medians["none"]
+    versus = medians["queued"] / medians["immediate"]
+    own = medians["queued"] / medians["noop"]
+    report.lines.append(
+        f"queued / none {ratio:.3f} (goal <= {GOAL:.2f}); queued / immediate "
+        f"{versus:.3f}; queued / automation doing nothing {own:.3f} (what the "
+        "addon adds to the automation Odoo runs anyway)"
+    )
+    report.figures += [
+        Figure(
+            f"JSON/2 create with a queued webhook / without (median, {options.calls})",
+            ratio,
+            goal=f"<= {GOAL:.2f}",
+            met=ratio <= GOAL,
+        ),
+        Figure(
+            "  same / with Odoo's immediate webhook to a 50 ms receiver",
+            versus,
+        ),
+        Figure("  same / with an automation doing nothing", own),
+    ]
+    return report
+
+
+def main(argv=None):
+    return run_alone(sys.modules[__name__], argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
