@@ -34,6 +34,8 @@ TEMPLATES = {
     "addon": ("ig_bench_template_addon", harness.ADDON),
     "core": ("ig_bench_template_core", "base_automation,rpc"),
 }
+# The log of the benchmarks' server, kept for a look after the run.
+SERVER_LOG = ROOT / ".build" / "bench-server.log"
 # Odoo's data folder of the benchmarks: the filestores of kept templates.
 DATA_DIR = ROOT / ".build" / "bench-data"
 # Files whose change makes a kept template of the addon out of date.
@@ -52,6 +54,9 @@ class Database:
 
 ADDON_DB = Database("ig_bench_addon", "addon")
 CORE_DB = Database("ig_bench_core", "core")
+# The outgoing webhook benchmarks' own: their automations queue webhooks,
+# which would weigh on the other benchmarks.
+WEBHOOKS_DB = Database("ig_bench_webhooks", "addon")
 
 
 @dataclass
@@ -186,15 +191,22 @@ class Bench:
         served = [db.name for db in self.databases.values() if db.served]
         if not served:
             return
+        SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
+        SERVER_LOG.unlink(missing_ok=True)
         self.server = self.odoo.server(
             served,
             workers=self.workers,
             cron_threads=self.cron_workers,
-            args=self.server_args,
+            # Each process keeps a few connections per database it serves;
+            # bounded, so that the run stays within PostgreSQL's
+            # max_connections (100 by default) beside other work.
+            args=["--db_maxconn=16", *self.server_args],
+            log=SERVER_LOG,
         )
         say(
             f"starting Odoo on {self.server.url}: {self.workers} workers, "
-            f"{self.cron_workers} cron workers, databases {', '.join(served)}"
+            f"{self.cron_workers} cron workers, databases {', '.join(served)}; "
+            f"log in {SERVER_LOG}"
         )
         self.server.start()
 

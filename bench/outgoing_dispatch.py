@@ -31,12 +31,9 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from context import Database, Figure, Report, harness, run_alone
+from context import WEBHOOKS_DB, Figure, Report, harness, run_alone
 
-# A database of its own: its automations queue a webhook for every partner
-# created, which would weigh on the other benchmarks.
-OUTGOING_DB = Database("ig_bench_outgoing", "addon")
-DATABASES = [OUTGOING_DB]
+DATABASES = [WEBHOOKS_DB]
 QUICK = {"deliveries": 1000, "events": 30, "outage_events": 10}
 SLOW_ANSWER = 0.020  # seconds the slow receiver takes to answer
 GOAL_RATE = 500  # deliveries per second per dispatcher
@@ -106,8 +103,10 @@ endpoint = env["integration.webhook.endpoint"].create({
 })
 def automation(model, mode):
     model = env["ir.model"]._get(model)
+    # Only on the records this benchmark creates (named after their model).
     rule = env["base.automation"].create({
-        "name": "bench " + mode, "model_id": model.id, "trigger": "on_create"})
+        "name": "bench " + mode, "model_id": model.id, "trigger": "on_create",
+        "filter_domain": repr([("name", "=like", model.model + " %%")])})
     action = env["ir.actions.server"].create({
         "name": "bench " + mode, "base_automation_id": rule.id, "model_id": model.id,
         "usage": "base_automation", "state": "webhook",
@@ -140,7 +139,7 @@ def throughput(bench, receiver, dispatchers, path, count):
     receiver.reset()
     values = {"dispatchers": dispatchers, "count": count}
     port = receiver.server_address[1]
-    bench.run_script(OUTGOING_DB.name, BACKLOG % {**values, "port": port, "path": path})
+    bench.run_script(WEBHOOKS_DB.name, BACKLOG % {**values, "port": port, "path": path})
     deadline = time.monotonic() + 600
     while receiver.count < count and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -170,7 +169,7 @@ def create_records(bench, key, model, events):
             headers={
                 "Authorization": f"bearer {key}",
                 "Content-Type": "application/json",
-                "X-Odoo-Database": OUTGOING_DB.name,
+                "X-Odoo-Database": WEBHOOKS_DB.name,
             },
         )
         sent[name] = time.time()
@@ -317,14 +316,14 @@ def add_arguments(parser):
 def prepare(bench, options):
     receiver = Receiver(harness.allocate_port())
     port = receiver.server_address[1]
-    bench.run_script(OUTGOING_DB.name, SETUP % {"port": port})
+    bench.run_script(WEBHOOKS_DB.name, SETUP % {"port": port})
     return {"receiver": receiver}
 
 
 def measure(bench, state, args):
     receiver = state["receiver"]
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    key = bench.admin_token(OUTGOING_DB.name)
+    key = bench.admin_token(WEBHOOKS_DB.name)
     try:
         results = []
         for dispatchers in (1, 2):

@@ -21,11 +21,9 @@ import sys
 import time
 
 import requests
-from context import Database, Figure, Report, harness, run_alone
+from context import WEBHOOKS_DB, Figure, Report, harness, run_alone
 
-# A database of its own: its automations would weigh on the other benchmarks.
-OVERHEAD_DB = Database("ig_bench_overhead", "addon")
-DATABASES = [OVERHEAD_DB]
+DATABASES = [WEBHOOKS_DB]
 QUICK = {"calls": 100}
 RECEIVER_DELAY = 0.05  # seconds the receiver takes to answer
 GOAL = 1.10  # queued webhook / no webhook, ratio of medians
@@ -74,7 +72,7 @@ def add_arguments(parser):
 
 def prepare(bench, options):
     receiver = harness.Receiver(delay=RECEIVER_DELAY)
-    bench.run_script(OVERHEAD_DB.name, SETUP, receiver.url)
+    bench.run_script(WEBHOOKS_DB.name, SETUP, receiver.url)
     return receiver
 
 
@@ -82,7 +80,7 @@ def _create(bench, session, token, variant, n):
     vals = {"name": f"Overhead {variant} {n}", "ref": f"{variant}-{n}"}
     started = time.perf_counter()
     response = bench.json2(
-        OVERHEAD_DB.name, token, "res.partner", "create", {"vals_list": [vals]}, session
+        WEBHOOKS_DB.name, token, "res.partner", "create", {"vals_list": [vals]}, session
     )
     elapsed = time.perf_counter() - started
     if response.status_code != 200:
@@ -91,7 +89,7 @@ def _create(bench, session, token, variant, n):
 
 
 def measure(bench, receiver, options):
-    token = bench.admin_token(OVERHEAD_DB.name)
+    token = bench.admin_token(WEBHOOKS_DB.name)
     names = list(VARIANTS)
     timings = {name: [] for name in names}
     with receiver, requests.Session() as session:

@@ -64,6 +64,7 @@ def test_kill_9_mid_dispatch_loses_nothing(gateway_factory, figures):
                 gateway.server.problems()[-20:],
             ),
         )
+        settled = time.monotonic() - killed_at
         hits = receiver.hits()
 
     twice = check_every_event_arrived_once_or_more(hits, events)
@@ -73,5 +74,6 @@ def test_kill_9_mid_dispatch_loses_nothing(gateway_factory, figures):
         f"recorded delivered, {states.get('pending', 0)} waiting); all {count} "
         f"delivered {recovered:.0f} s after the kill with their original "
         f"webhook-id, {len({h.webhook_id for h in hits})} distinct ids, "
-        f"{twice} received twice (lease {LEASE} s)"
+        f"{twice} received twice; all recorded delivered {settled:.0f} s after "
+        f"(lease {LEASE} s)"
     )

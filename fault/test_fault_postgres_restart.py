@@ -91,6 +91,7 @@ def test_postgres_restart_mid_dispatch(private_postgres, template, figures):
                         gateway.server.problems()[-20:],
                     ),
                 )
+                settled = time.monotonic() - restarted_at
                 hits = receiver.hits()
             assert gateway.server.process.poll() is None, "the server kept running"
         finally:
@@ -103,5 +104,6 @@ def test_postgres_restart_mid_dispatch(private_postgres, template, figures):
         f"PostgreSQL restart: {count} events, PostgreSQL restarted after {before} "
         f"arrived; all delivered {recovered:.0f} s after the restart with their "
         f"original webhook-id, {len({h.webhook_id for h in hits})} distinct ids, "
-        f"{twice} received twice (lease {LEASE} s)"
+        f"{twice} received twice; all recorded delivered {settled:.0f} s after "
+        f"(lease {LEASE} s)"
     )

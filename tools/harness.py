@@ -319,6 +319,19 @@ class OdooEnv:
     def odoo_command(self, *args):
         return [str(PYTHON), str(odoo_tree() / "odoo-bin"), "-c", str(self.conf), *args]
 
+    def process_env(self):
+        """The environment of the Odoo processes: Odoo reads ``PGHOST``,
+        ``PGPORT`` and ``PGUSER`` before its configuration file, so they
+        must name this environment's server."""
+        env = {
+            **os.environ,
+            "PGHOST": self.pg["host"],
+            "PGPORT": str(self.pg["port"]),
+            "PGUSER": self.pg["user"],
+        }
+        env.pop("PGDATABASE", None)
+        return env
+
     def create_database(self, name, modules=ADDON):
         """A fresh database ``name`` with ``modules`` installed (about 45 s
         for this addon); raises with the end of the log when it fails."""
@@ -337,6 +350,7 @@ class OdooEnv:
                 ),
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                env=self.process_env(),
             )
             running.append((name, modules, process, out, log))
         failures = []
@@ -394,16 +408,20 @@ class OdooEnv:
             text=True,
             timeout=timeout,
             check=False,
+            env=self.process_env(),
         )
         if done.returncode or "__RESULT__" not in done.stdout:
             raise RuntimeError(f"script failed in {db}:\n{done.stderr[-3000:]}")
         return json.loads(done.stdout.rsplit("__RESULT__", 1)[1])
 
-    def server(self, databases, port=None, workers=0, cron_threads=0, args=()):
+    def server(
+        self, databases, port=None, workers=0, cron_threads=0, args=(), log=None
+    ):
         """An Odoo server (not started) serving exactly ``databases``; its
-        crons run on those only."""
+        crons run on those only. ``log`` is its log file (in the working
+        folder by default)."""
         return OdooServer(
-            self, port or allocate_port(), workers, cron_threads, databases, args
+            self, port or allocate_port(), workers, cron_threads, databases, args, log
         )
 
 
@@ -415,12 +433,14 @@ class OdooServer:
     included), as a crash would; ``start()`` after it starts the server again
     on the same port."""
 
-    def __init__(self, odoo_env, port, workers, cron_threads, databases, args):
+    def __init__(
+        self, odoo_env, port, workers, cron_threads, databases, args, log=None
+    ):
         self.env = odoo_env
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.databases = list(databases)
-        self.log = odoo_env.workdir / f"server-{port}.log"
+        self.log = Path(log) if log else odoo_env.workdir / f"server-{port}.log"
         # The long-polling process of prefork mode needs a port of its own.
         extra = [f"--gevent-port={allocate_port()}"] if workers else []
         self._command = odoo_env.odoo_command(
@@ -444,6 +464,7 @@ class OdooServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            env=self.env.process_env(),
         )
         self.wait_ready(timeout)
         return self
