@@ -83,6 +83,11 @@ class IntegrationWebhookDelivery(models.Model):
     _due_index = models.Index(
         "(next_attempt_at, id) WHERE state IN ('pending', 'retrying', 'sending')"
     )
+    # The same, endpoint by endpoint: what the dispatchers read while an
+    # endpoint is disabled, to pass over its waiting deliveries.
+    _endpoint_due_index = models.Index(
+        "(endpoint_id, next_attempt_at, id) WHERE state IN ('pending', 'retrying')"
+    )
     # Leases of deliveries being sent, to find those of a dispatcher that died.
     _lease_index = models.Index("(lease_expires_at, id) WHERE state = 'sending'")
     _delivered_index = models.Index("(delivered_at) WHERE state = 'delivered'")

@@ -47,22 +47,34 @@ _SENDABLE = """
 """
 # Deliveries due: waiting ones whose time has come, and those left in
 # sending by a dispatcher whose lease expired, on endpoints not held back.
-# Each kind is read from an index of its own, in order, and the endpoints
-# held back are excluded by id rather than by a join: the planner then
-# walks the index and stops at the limit, as fast with a million rows
-# queued as with ten thousand, where a join's estimates lead it to sort
-# the whole queue.
+# Each kind is read from an index of its own, in order, so that the
+# planner walks the index and stops at the limit: as fast with a million
+# rows queued as with ten thousand. The endpoints held back are excluded by
+# id rather than by a join, whose estimates lead the planner to sort the
+# whole queue instead; when some are held back, waiting deliveries are read
+# endpoint by endpoint, so that the backlog of a disabled endpoint is never
+# walked through.
 _WAITING = "d.state IN ('pending', 'retrying') AND d.next_attempt_at <= %(now)s"
 _EXPIRED = "d.state = 'sending' AND d.lease_expires_at <= %(now)s"
 _NOT_HELD = "d.endpoint_id <> ALL(%(held)s::int[])"
-_CLAIM = """
-    SELECT d.id, d.endpoint_id
-      FROM integration_webhook_delivery d
-     WHERE %(due)s AND %(not_held)s
-     ORDER BY %(order)s, d.id
-     LIMIT %(limit)s
-       FOR NO KEY UPDATE SKIP LOCKED
+_FIRST_WAITING = """
+    (SELECT d.id, d.endpoint_id, d.next_attempt_at
+       FROM integration_webhook_delivery d
+      WHERE %(waiting)s
+      ORDER BY d.next_attempt_at, d.id
+      LIMIT %(limit)s %(lock)s) AS w
 """
+_FIRST_WAITING_BY_ENDPOINT = """
+    (SELECT x.id, x.endpoint_id, x.next_attempt_at
+       FROM unnest(%(sendable)s::int[]) AS e(id)
+      CROSS JOIN LATERAL (
+            SELECT d.id, d.endpoint_id, d.next_attempt_at
+              FROM integration_webhook_delivery d
+             WHERE d.endpoint_id = e.id AND %(waiting)s
+             ORDER BY d.next_attempt_at, d.id
+             LIMIT %(limit)s %(lock)s) AS x) AS w
+"""
+_LOCK = "FOR NO KEY UPDATE SKIP LOCKED"
 
 # The outcome of a batch, on the rows still leased to this dispatcher only:
 # one whose lease ran out may have been claimed again, and its new owner
@@ -218,27 +230,40 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
         return sendable, held
 
     @api.model
+    def _first_waiting(self, sendable, held, now, limit, lock=False):
+        """A FROM item ``w`` (``id``, ``endpoint_id``, ``next_attempt_at``):
+        the first ``limit`` deliveries waiting until ``now`` on the
+        ``sendable`` endpoints - that many of each endpoint when some are
+        ``held`` back - locked for this transaction with ``lock``."""
+        return SQL(
+            _FIRST_WAITING_BY_ENDPOINT if held else _FIRST_WAITING,
+            sendable=list(sendable),
+            waiting=SQL(_WAITING, now=now),
+            limit=limit,
+            lock=SQL(_LOCK) if lock else SQL(),
+        )
+
+    @api.model
     def _count_due(self):
         """How many deliveries may be claimed now, counted up to COUNT_CAP."""
         now = utcnow()
-        _rates, held = self._endpoints(time.time() + THROTTLE_HORIZON)
+        sendable, held = self._endpoints(time.time() + THROTTLE_HORIZON)
         self.env.cr.execute(
             SQL(
                 """
-                SELECT count(*) FROM (
-                    SELECT 1
-                      FROM integration_webhook_delivery d
-                     WHERE ((%(waiting)s) OR (%(expired)s)) AND %(not_held)s
-                     LIMIT %(cap)s
-                ) AS due
+                SELECT (SELECT count(*) FROM %(waiting)s)
+                     + (SELECT count(*) FROM (
+                            SELECT 1 FROM integration_webhook_delivery d
+                             WHERE %(expired)s AND %(not_held)s
+                             LIMIT %(cap)s) AS expired)
                 """,
-                waiting=SQL(_WAITING, now=now),
+                waiting=self._first_waiting(sendable, held, now, COUNT_CAP),
                 expired=SQL(_EXPIRED, now=now),
                 not_held=SQL(_NOT_HELD, held=held),
                 cap=COUNT_CAP,
             )
         )
-        return self.env.cr.fetchone()[0]
+        return min(self.env.cr.fetchone()[0], COUNT_CAP)
 
     @api.model
     def _linger(self, time_left):
@@ -257,17 +282,14 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 """
-                (SELECT d.next_attempt_at, d.endpoint_id
-                   FROM integration_webhook_delivery d
-                  WHERE %(waiting)s AND %(not_held)s
-                  ORDER BY d.next_attempt_at LIMIT 1)
+                SELECT w.next_attempt_at, w.endpoint_id FROM %(waiting)s
                 UNION ALL
                 (SELECT d.lease_expires_at, d.endpoint_id
                    FROM integration_webhook_delivery d
                   WHERE %(expired)s AND %(not_held)s
                   ORDER BY d.lease_expires_at LIMIT 1)
                 """,
-                waiting=SQL(_WAITING, now=horizon),
+                waiting=self._first_waiting(sendable, held, horizon, 1),
                 expired=SQL(_EXPIRED, now=horizon),
                 not_held=SQL(_NOT_HELD, held=held),
             )
@@ -330,28 +352,43 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
         cr = self.env.cr
         now = utcnow()
         sendable, held = self._endpoints(time.time() + THROTTLE_HORIZON)
-        candidates = []
         # Deliveries whose dispatcher died first: they are the most overdue.
-        for due, order in (
-            (SQL(_EXPIRED, now=now), SQL("d.lease_expires_at")),
-            (SQL(_WAITING, now=now), SQL("d.next_attempt_at")),
-        ):
-            if len(candidates) >= limit:
-                break
+        cr.execute(
+            SQL(
+                """
+                SELECT d.id, d.endpoint_id
+                  FROM integration_webhook_delivery d
+                 WHERE %(expired)s AND %(not_held)s
+                 ORDER BY d.lease_expires_at, d.id
+                 LIMIT %(limit)s
+                   FOR NO KEY UPDATE SKIP LOCKED
+                """,
+                expired=SQL(_EXPIRED, now=now),
+                not_held=SQL(_NOT_HELD, held=held),
+                limit=limit,
+            ),
+            log_exceptions=False,
+        )
+        candidates = cr.fetchall()
+        if len(candidates) < limit and sendable:
+            left = limit - len(candidates)
             cr.execute(
                 SQL(
-                    _CLAIM,
-                    due=due,
-                    not_held=SQL(_NOT_HELD, held=held),
-                    order=order,
-                    limit=limit - len(candidates),
+                    """
+                    SELECT w.id, w.endpoint_id FROM %s
+                     ORDER BY w.next_attempt_at, w.id
+                     LIMIT %s
+                    """,
+                    self._first_waiting(sendable, held, now, left, lock=True),
+                    left,
                 ),
                 log_exceptions=False,
             )
-            candidates += [
-                (delivery_id, endpoint_id, sendable[endpoint_id][0])
-                for delivery_id, endpoint_id in cr.fetchall()
-            ]
+            candidates += cr.fetchall()
+        candidates = [
+            (delivery_id, endpoint_id, sendable[endpoint_id][0])
+            for delivery_id, endpoint_id in candidates
+        ]
         if not candidates:
             return []
         slots = self._reserve_send_slots(candidates)
