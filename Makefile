@@ -1,9 +1,11 @@
 # The project's commands; `make help` lists them.
-.PHONY: help run test setup lint
+.PHONY: help run test setup lint pot screenshots
 
 help:
 	@echo "make run    Odoo with the addon installed on http://127.0.0.1:8069"
 	@echo "make test   every check and test (lint, Odoo, HTTP, browser, unit)"
+	@echo "make pot    regenerate the translation template i18n/integration_gateway.pot"
+	@echo "make screenshots  retake the documentation's screenshots with the tours"
 
 run:
 	@tools/run.sh
@@ -13,3 +15,9 @@ test:
 
 setup:
 	@tools/setup.sh
+
+pot:
+	@tools/pot.sh
+
+screenshots:
+	@IG_UPDATE_SCREENSHOTS=1 tools/test.sh -k TestScenarioTours

@@ -11,3 +11,4 @@ from . import test_api_rate_limit
 from . import test_incoming_webhooks
 from . import test_webhook_validator
 from . import test_overview
+from . import test_i18n

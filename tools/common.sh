@@ -23,8 +23,19 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 link_addon() {
+    # A folder of links to the checkout's entries rather than a link to the
+    # checkout, which holds this folder: tools that walk the addon following
+    # links (Odoo's translation export) would go round in circles.
     mkdir -p "$ADDONS_LINK_DIR"
-    ln -sfn "$REPO_ROOT" "$ADDON_PATH"
+    [ -L "$ADDON_PATH" ] && rm "$ADDON_PATH"
+    mkdir -p "$ADDON_PATH"
+    local entry link
+    for entry in "$REPO_ROOT"/*; do
+        ln -sfn "$entry" "$ADDON_PATH/$(basename "$entry")"
+    done
+    for link in "$ADDON_PATH"/*; do
+        [ -e "$link" ] || rm -f "$link"
+    done
 }
 
 odoo_tree() {
