@@ -12,6 +12,7 @@ from datetime import timedelta
 from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import tagged
 
+from ..lib import standard_webhooks
 from .tour_screenshots import ScreenshotTourCase
 from .webhook_receiver import WebhookReceiver
 
@@ -27,6 +28,10 @@ class TestScenarioTours(ScreenshotTourCase):
     def setUp(self):
         super().setUp()
         self.receiver.clear()
+        # Where the tours' webhooks go (static/src/js/tours/tour_receiver.js).
+        self.env["ir.config_parameter"].set_param(
+            "integration_gateway.tour_receiver_url", self.receiver.url("")
+        )
 
     # -- helpers --------------------------------------------------------------
 
@@ -135,3 +140,39 @@ class TestScenarioTours(ScreenshotTourCase):
             "integration_gateway_overview",
             "integration_overview_tour.js",
         )
+
+    def test_warehouse(self):
+        """Outgoing: an endpoint for the warehouse, a test event and its
+        attempt, then the automation whose queued webhook posts to it."""
+        self.start_screenshot_tour(
+            "/odoo/action-integration_gateway.integration_webhook_endpoint_action"
+            "?debug=1",
+            "integration_gateway_warehouse",
+            "integration_warehouse_tour.js",
+        )
+        endpoint = self.env["integration.webhook.endpoint"].search(
+            [("name", "=", "Warehouse")]
+        )
+        self.assertEqual(endpoint.url, self.receiver.url("/warehouse/orders"))
+        test_event = self.receiver.wait_for(1)[0]
+        self.assertTrue(json.loads(test_event.body)["_test"])
+        rule = self.env["base.automation"].search(
+            [("name", "=", "Notify the warehouse")]
+        )
+        action = rule.action_server_ids
+        self.assertEqual(action.state, "webhook")
+        self.assertEqual(action.webhook_delivery_mode, "queued")
+        self.assertEqual(action.webhook_endpoint_id, endpoint, "found by its URL")
+
+        partner = self.env["res.partner"].create({"name": "Azure Interior"})
+        self.dispatch()
+        event = self.receiver.wait_for(2)[1]
+        self.assertEqual(
+            standard_webhooks.verify([endpoint.secret], event.headers, event.body),
+            event.headers["webhook-id"],
+        )
+        payload = json.loads(event.body)
+        self.assertEqual(
+            (payload["_model"], payload["_id"]), ("res.partner", partner.id)
+        )
+        self.assertEqual(endpoint.delivery_ids.filtered("is_test").state, "delivered")
