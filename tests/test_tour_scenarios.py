@@ -176,3 +176,29 @@ class TestScenarioTours(ScreenshotTourCase):
             (payload["_model"], payload["_id"]), ("res.partner", partner.id)
         )
         self.assertEqual(endpoint.delivery_ids.filtered("is_test").state, "delivered")
+
+    def test_retry(self):
+        """Outgoing: a delivery the receiver refused until it died is sent
+        again, with the same webhook-id."""
+        carrier = self.endpoint("Carrier", "/script/carrier", retry_schedule="1m")
+        self.receiver.scripts["carrier"].extend(
+            [(503, {}, b"down for maintenance")] * 2
+        )
+        delivery = self.queue(carrier, 1)
+        self.dispatch()
+        self.make_due(delivery)
+        self.dispatch()
+        self.assertEqual(delivery.state, "dead")
+
+        self.start_screenshot_tour(
+            "/odoo/action-integration_gateway.integration_webhook_delivery_action"
+            "?debug=1",
+            "integration_gateway_retry",
+            "integration_retry_tour.js",
+        )
+        self.assertEqual(delivery.state, "pending")
+        self.dispatch()
+        self.assertEqual(delivery.state, "delivered")
+        self.assertEqual(delivery.attempt_ids.mapped("status_code"), [200, 503, 503])
+        ids = {request.headers["webhook-id"] for request in self.receiver.wait_for(3)}
+        self.assertEqual(ids, {delivery.uuid})
