@@ -10,7 +10,10 @@ import json
 from datetime import timedelta
 
 from odoo import SUPERUSER_ID, api, fields
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.integration_gateway.models.integration_rate_limiter import own_cursor
 
 from ..lib import standard_webhooks
 from .tour_screenshots import ScreenshotTourCase
@@ -94,6 +97,52 @@ class TestScenarioTours(ScreenshotTourCase):
             [delta, deliveries.ids],
         )
         self.env.invalidate_all()
+
+    def api_user(self, name, login):
+        return new_test_user(
+            self.env,
+            login=login,
+            name=name,
+            groups="base.group_user,base.group_partner_manager",
+        )
+
+    def make_key(self, user, name, policy=None):
+        """A key ``user`` made for themselves, optionally under ``policy``;
+        returns the token and the key."""
+        ApiKeys = self.env["res.users.apikeys"].with_user(user)
+        token = ApiKeys._generate(
+            None, name, fields.Datetime.now() + timedelta(days=30)
+        )
+        key = ApiKeys.sudo().browse(ApiKeys._integration_key_id_of(token))
+        key.integration_policy_id = policy
+        self.addCleanup(self._forget_counters, key.id)
+        return token, key
+
+    def _forget_counters(self, key_id):
+        # The limiter's counters are committed on connections of their own.
+        with own_cursor(self.env.cr.dbname) as cr:
+            cr.execute(
+                "DELETE FROM integration_rate_limit_counter WHERE key = %s",
+                (f"apikey:{key_id}",),
+            )
+            cr.execute(
+                "DELETE FROM integration_rate_limit_tally WHERE name LIKE %s",
+                (f"usage:{key_id}:%",),
+            )
+            cr.execute(
+                "DELETE FROM integration_api_key_last_use WHERE key_id = %s",
+                (key_id,),
+            )
+
+    def json2(self, token, model, method, **params):
+        return self.url_open(
+            f"/json/2/{model}/{method}",
+            data=json.dumps(params),
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+            },
+        )
 
     # -- scenarios ------------------------------------------------------------
 
@@ -202,3 +251,93 @@ class TestScenarioTours(ScreenshotTourCase):
         self.assertEqual(delivery.attempt_ids.mapped("status_code"), [200, 503, 503])
         ids = {request.headers["webhook-id"] for request in self.receiver.wait_for(3)}
         self.assertEqual(ids, {delivery.uuid})
+
+    def test_bi_dashboard_key(self):
+        """API keys: a read-only, rate-limited policy made on its screen and
+        a key issued under it for the dashboard's user."""
+        user = self.api_user("BI Dashboard", "bi_dashboard")
+        self.start_screenshot_tour(
+            "/odoo/action-integration_gateway.action_integration_api_policy?debug=1",
+            "integration_gateway_bi_key",
+            "integration_api_keys_tour.js",
+        )
+        policy = self.env["integration.api.policy"].search(
+            [("name", "=", "BI dashboard")]
+        )
+        self.assertTrue(policy.read_only)
+        self.assertEqual(policy.rate_limit, "60/minute; 5000/day")
+        self.assertEqual(
+            policy.rule_ids.mapped("model_pattern"),
+            ["res.partner, sale.order, sale.order.line, product.*"],
+        )
+        key = self.env["res.users.apikeys"].search([("user_id", "=", user.id)])
+        self.assertEqual(key.name, "Sales dashboard")
+        self.assertEqual(key.integration_policy_id, policy)
+
+    def test_mobile_app_key(self):
+        """API keys: the key a user made gets the mobile app's policy in the
+        list of keys; then the usage of the keys, per key and day."""
+        mobile_user = self.api_user("Mobile App", "mobile_app")
+        bi_user = self.api_user("BI Dashboard", "bi_dashboard")
+        Policy = self.env["integration.api.policy"]
+        mobile = Policy.create(
+            {
+                "name": "Mobile app",
+                "rate_limit": "120/minute",
+                "rule_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "model_pattern": "res.partner, sale.order",
+                            "method_pattern": "search_read, read, create, write",
+                        },
+                    ),
+                ],
+            }
+        )
+        bi = Policy.create(
+            {
+                "name": "BI dashboard",
+                "read_only": True,
+                "rate_limit": "3/minute",
+                "rule_ids": [(0, 0, {"model_pattern": "res.partner, sale.*"})],
+            }
+        )
+        mobile_token, mobile_key = self.make_key(mobile_user, "Mobile app")
+        bi_token, _bi_key = self.make_key(bi_user, "Sales dashboard", bi)
+        self.start_screenshot_tour(
+            "/odoo/action-integration_gateway.action_integration_api_keys?debug=1",
+            "integration_gateway_mobile_key",
+            "integration_api_keys_tour.js",
+        )
+        self.assertEqual(mobile_key.integration_policy_id, mobile)
+
+        self.logout()  # the calls of the apps carry no session
+        allowed = self.json2(
+            mobile_token, "res.partner", "search_read", fields=["name"], limit=1
+        )
+        self.assertEqual(allowed.status_code, 200, allowed.text)
+        with mute_logger("odoo.http"):
+            denied = self.json2(
+                mobile_token, "res.users", "search_read", fields=["name"], limit=1
+            )
+        self.assertEqual(denied.status_code, 403)
+        self.assertIn("Mobile app", denied.json()["message"])
+        codes = [
+            self.json2(bi_token, "res.partner", "search_count", domain=[]).status_code
+            for _call in range(5)
+        ]
+        self.assertEqual(codes, [200, 200, 200, 429, 429])
+        self.env["integration.api.usage"]._cron_collect()
+
+        self.start_screenshot_tour(
+            "/odoo/action-integration_gateway.action_integration_api_usage?debug=1",
+            "integration_gateway_api_usage",
+            "integration_api_keys_tour.js",
+        )
+        usage = self.env["integration.api.usage"].search([])
+        self.assertEqual(
+            {(u.key_name, u.calls, u.rate_limited, u.denied) for u in usage},
+            {("Mobile app", 2, 0, 1), ("Sales dashboard", 5, 2, 0)},
+        )
