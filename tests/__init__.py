@@ -12,3 +12,5 @@ from . import test_incoming_webhooks
 from . import test_webhook_validator
 from . import test_overview
 from . import test_i18n
+from . import test_examples
+from . import test_tour_scenarios
