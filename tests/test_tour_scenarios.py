@@ -9,15 +9,21 @@ did.
 import json
 from datetime import timedelta
 
-from odoo import SUPERUSER_ID, api, fields
+import requests
+
+from odoo import SUPERUSER_ID, api, fields, sql_db
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.integration_gateway.models.integration_rate_limiter import own_cursor
 
 from ..lib import standard_webhooks
+from .test_examples import ORDER, load_example
 from .tour_screenshots import ScreenshotTourCase
 from .webhook_receiver import WebhookReceiver
+
+# The web shop's secret, as typed in integration_shop_tour.js.
+SHOP_SECRET = "whsec_c2hvcC1zaWduaW5nLXNlY3JldC1mb3ItdGhlLXRvdXI="
 
 
 @tagged("post_install", "-at_install")
@@ -341,3 +347,86 @@ class TestScenarioTours(ScreenshotTourCase):
             {(u.key_name, u.calls, u.rate_limited, u.denied) for u in usage},
             {("Mobile app", 2, 0, 1), ("Sales dashboard", 5, 2, 0)},
         )
+
+    def test_shop_orders(self):
+        """Incoming: a validator for the web shop's signed orders, the
+        automation it guards, orders sent by the shop's snippet, and the
+        calls it refused."""
+        self.start_screenshot_tour(
+            "/odoo/action-integration_gateway.action_integration_webhook_validator"
+            "?debug=1",
+            "integration_gateway_shop",
+            "integration_shop_tour.js",
+        )
+        automation = self.env["base.automation"].search(
+            [("name", "=", "Web shop order")]
+        )
+        validator = automation.webhook_validator_id
+        self.assertEqual(validator.name, "Web shop orders")
+        self.assertEqual(validator.signature_scheme, "standard_webhooks")
+        self.assertTrue(validator.replay_protection)
+        self.assertIn('"minItems": 1', validator.json_schema)
+        self.addCleanup(self._forget_rejections, automation.webhook_uuid)
+        self.addCleanup(self._forget_counters_like, f"webhook:{validator.id}:%")
+
+        send_order = load_example("shop_webhook").send_order
+        self.env.flush_all()
+        with self.allow_requests(all_requests=True):
+            self.assertEqual(
+                send_order(automation.url, SHOP_SECRET, ORDER), {"status": "ok"}
+            )
+            self.assertEqual(
+                send_order(automation.url, SHOP_SECRET, ORDER),
+                {"status": "ok", "duplicate": True},
+            )
+            for secret, order in (
+                (standard_webhooks.generate_secret(), {**ORDER, "ref": "SO-7"}),
+                (SHOP_SECRET, {**ORDER, "ref": "SO-8", "lines": []}),
+            ):
+                with self.assertRaises(requests.HTTPError):
+                    send_order(automation.url, secret, order)
+        self.env.invalidate_all()
+        customer = self.env["res.partner"].search([("ref", "=", "SO-1042")])
+        self.assertEqual(customer.email, "deco@example.com")
+
+        self._adopt_rejections(automation.webhook_uuid)
+        self.start_screenshot_tour(
+            "/odoo/action-integration_gateway.action_integration_webhook_rejection"
+            "?debug=1",
+            "integration_gateway_rejections",
+            "integration_shop_tour.js",
+        )
+        rejections = self.env["integration.webhook.rejection"].search(
+            [("webhook_uuid", "=", automation.webhook_uuid)]
+        )
+        self.assertEqual(sorted(rejections.mapped("reason")), ["schema", "signature"])
+
+    def _forget_rejections(self, webhook_uuid):
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            cr.execute(
+                "DELETE FROM integration_webhook_rejection WHERE webhook_uuid = %s",
+                [webhook_uuid],
+            )
+
+    def _forget_counters_like(self, pattern):
+        with own_cursor(self.env.cr.dbname) as cr:
+            cr.execute(
+                "DELETE FROM integration_rate_limit_counter WHERE key LIKE %s",
+                (pattern,),
+            )
+
+    def _adopt_rejections(self, webhook_uuid):
+        """Moves the rejections of a webhook, committed on connections of
+        their own, into this test's transaction, whose snapshot predates
+        them: the browser sees them there, and they go with the rollback."""
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            cr.execute(
+                "DELETE FROM integration_webhook_rejection WHERE webhook_uuid = %s"
+                " RETURNING received_at, reason, status_code, message,"
+                " validator_ref, validator_name, automation_ref, automation_name,"
+                " webhook_uuid, remote_addr, request_headers, body_excerpt",
+                [webhook_uuid],
+            )
+            rows = cr.dictfetchall()
+        self.assertTrue(rows)
+        self.env["integration.webhook.rejection"].sudo().create(rows)
