@@ -13,15 +13,19 @@ port 18100 and a receiver on 127.0.0.1:18101, then measures, in one run:
    queuing a webhook through an automation; the delay runs from the moment
    the request was sent (so it includes the request itself and its commit)
    to the webhook's arrival. Odoo's own immediate webhook, measured the same
-   way on tags, is printed beside it.
+   way on tags, is printed beside it;
+3. an outage: partners and tags created while the receiver answers 503, then
+   the receiver comes back: how many webhooks of each kind arrive.
 
 Options: ``--deliveries N`` (backlog per throughput run, default 5000),
-``--events N`` (created records per delay run, default 100), ``--keep-db``.
+``--events N`` (created records per delay run, default 100),
+``--outage-events N`` (default 20), ``--keep-db``.
 """
 
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -55,7 +59,8 @@ PG = {
 
 
 class Receiver(ThreadingHTTPServer):
-    """Answers 200 to every POST and notes when each event arrived."""
+    """Answers 200 to every POST and notes when each event arrived; while
+    ``down``, answers 503 and notes nothing, like a receiver in an outage."""
 
     daemon_threads = True
     request_queue_size = 128
@@ -65,6 +70,7 @@ class Receiver(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.arrivals = {}  # event key -> time.time() of arrival
         self.count = 0
+        self.down = False
 
     def reset(self):
         with self.lock:
@@ -83,6 +89,12 @@ class _Handler(BaseHTTPRequestHandler):
         now = time.time()
         if self.path == "/slow":
             time.sleep(SLOW_ANSWER)
+        if self.server.down:
+            self.send_response(503)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"no")
+            return
         payload = json.loads(body)
         key = payload.get("name") or payload.get("n")
         with self.server.lock:
@@ -234,10 +246,9 @@ def throughput(conf, receiver, dispatchers, path, count):
     }
 
 
-def first_attempt_delays(receiver, key, model, events):
-    """Creates ``events`` records through JSON/2, one at a time; returns the
-    delay of each record's webhook, from request to arrival (seconds)."""
-    receiver.reset()
+def create_records(key, model, events):
+    """Creates ``events`` records through JSON/2, one at a time; returns
+    {name: time.time() the request was sent}."""
     sent = {}
     for n in range(events):
         name = f"{model} {n} {time.time()}"
@@ -254,6 +265,14 @@ def first_attempt_delays(receiver, key, model, events):
         with urllib.request.urlopen(request, timeout=30) as response:
             response.read()
         time.sleep(0.05)
+    return sent
+
+
+def first_attempt_delays(receiver, key, model, events):
+    """Creates ``events`` records through JSON/2, one at a time; returns the
+    delay of each record's webhook, from request to arrival (seconds)."""
+    receiver.reset()
+    sent = create_records(key, model, events)
     deadline = time.monotonic() + 120
     while len(receiver.arrivals) < events and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -264,12 +283,41 @@ def first_attempt_delays(receiver, key, model, events):
     ]
 
 
+def outage(receiver, key, events):
+    """Creates ``events`` partners (queued webhooks) and as many tags (Odoo's
+    immediate webhooks) while the receiver answers 503, then brings it back.
+    Returns how many of each arrived, and how long after the receiver came
+    back the last queued one did."""
+    receiver.reset()
+    receiver.down = True
+    queued = create_records(key, "res.partner", events)
+    immediate = create_records(key, "res.partner.category", events)
+    time.sleep(1)
+    receiver.down = False
+    back = time.time()
+    # Retries are due 5 s later; a dispatcher cron sends them at its next
+    # run (every minute, or sooner when woken).
+    deadline = time.monotonic() + 150
+    while (
+        sum(name in receiver.arrivals for name in queued) < events
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+    time.sleep(2)  # immediate webhooks are never retried: nothing more comes
+    arrived = [receiver.arrivals[name] for name in queued if name in receiver.arrivals]
+    return {
+        "queued": len(arrived),
+        "immediate": sum(name in receiver.arrivals for name in immediate),
+        "recovered_in": max(arrived) - back if arrived else None,
+    }
+
+
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def report(args, results, queued, immediate):
+def report(args, results, queued, immediate, lost):
     print()
     print(f"Dispatch throughput, {args.deliveries} queued deliveries per run")
     for path, label in (("/ok", "answering at once"), ("/slow", "answering in 20 ms")):
@@ -298,12 +346,21 @@ def report(args, results, queued, immediate):
         )
     ratio = percentile(queued, 0.95) / percentile(immediate, 0.95)
     print(f"  queued p95 / immediate p95: x{ratio:.1f}")
+    print()
+    events = args.outage_events
+    print(f"Receiver down (503) while {events} events of each kind happen, then up")
+    print(
+        f"  queued (this addon)  {lost['queued']}/{events} delivered, the last "
+        f"{lost['recovered_in']:.1f} s after the receiver came back"
+    )
+    print(f"  immediate (Odoo)     {lost['immediate']}/{events} delivered")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deliveries", type=int, default=5000)
     parser.add_argument("--events", type=int, default=100)
+    parser.add_argument("--outage-events", type=int, default=20)
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args(argv)
 
@@ -326,7 +383,8 @@ def main(argv=None):
         results = []
         for dispatchers in (1, 2):
             server = Server(conf, dispatchers, workdir)
-            for path in ("/ok", "/slow"):
+            # /ok last: the delay measurements below use the endpoint as left.
+            for path in ("/slow", "/ok"):
                 print(
                     f"throughput: {dispatchers} dispatcher(s), {path} ...", flush=True
                 )
@@ -341,13 +399,16 @@ def main(argv=None):
         immediate = first_attempt_delays(
             receiver, key, "res.partner.category", args.events
         )
+        print("receiver outage ...", flush=True)
+        lost = outage(receiver, key, args.outage_events)
     finally:
         if server:
             server.stop()
         receiver.shutdown()
         if not args.keep_db:
             drop_database()
-    report(args, results, queued, immediate)
+            shutil.rmtree(workdir, ignore_errors=True)
+    report(args, results, queued, immediate, lost)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ UNAVAILABLE_RETRY_AFTER = 5  # seconds
 PURGE_BATCH = 10000  # expired windows removed per statement
 # Idle connections the limiter keeps per database and process; more are
 # opened while more threads decide at once, and closed when given back.
-IDLE_CONNECTIONS = 4
+IDLE_CONNECTIONS = 8
 
 
 class RateLimiterUnavailable(ServiceUnavailable):

@@ -51,7 +51,13 @@ class IntegrationWebhookDelivery(models.Model):
     res_id = fields.Many2oneReference(
         string="Record ID", model_field="res_model", readonly=True, aggregator=None
     )
-    action_id = fields.Many2one("ir.actions.server", readonly=True, ondelete="set null")
+    action_id = fields.Many2one(
+        "ir.actions.server",
+        readonly=True,
+        ondelete="set null",
+        # Server actions are for system administrators only.
+        groups="base.group_system",
+    )
     payload = fields.Text(required=True, readonly=True, help="The JSON body, as sent.")
     state = fields.Selection(STATES, default="pending", required=True, readonly=True)
     attempt_count = fields.Integer(
@@ -77,6 +83,7 @@ class IntegrationWebhookDelivery(models.Model):
     _due_index = models.Index(
         "(next_attempt_at, id) WHERE state IN ('pending', 'retrying', 'sending')"
     )
+    _delivered_index = models.Index("(delivered_at) WHERE state = 'delivered'")
 
     # -- actions -------------------------------------------------------------
 

@@ -24,6 +24,10 @@ LEASE_MARGIN = 10  # seconds kept between the last possible answer and the lease
 THROTTLE_HORIZON = 1.0  # seconds of send slots a dispatcher reserves ahead
 TRIES = 5  # a transaction colliding with another dispatcher is tried again
 COUNT_CAP = 10000  # due deliveries counted at most, to keep the count cheap
+# A retry due sooner than this is waited for within the cron's run instead of
+# for the next wake-up of the cron threads (every minute when nothing wakes
+# them); Odoo grants a cron run at least 10 seconds.
+SHORT_WAIT = 10  # seconds
 SUCCESS_PRECISION = timedelta(seconds=10)  # of an endpoint's last_success_at
 DISPATCHER_XMLID = "ir_cron_webhook_dispatcher_%d"
 MAX_DISPATCHERS = 32
@@ -95,6 +99,7 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
         # Start from a fresh transaction: the claim must see every delivery
         # committed so far.
         cron._commit_progress(0)
+        in_cron = bool(self.env.context.get("cron_id"))
         helped = False
         while True:
             claimed, sent = self._dispatch_batch()
@@ -103,11 +108,16 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
                 # More than one batch is waiting: let idle dispatchers help.
                 self._wake()
                 helped = True
+            wait = self._seconds_to_next_due() if in_cron and not remaining else None
             time_left = cron._commit_progress(remaining=remaining)
-            if not remaining:
+            if remaining:
+                if not time_left:
+                    break
+                continue
+            if wait is None or wait > min(SHORT_WAIT, time_left):
                 return
-            if not time_left:
-                break
+            # Committed above: the claim after the wait sees a fresh snapshot.
+            time.sleep(wait)
         # The cron framework reschedules a job that reports remaining work,
         # but without waking the cron threads; the trigger does (after commit).
         if cron_id := self.env.context.get("cron_id"):
@@ -158,6 +168,24 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
             )
         )
         return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _seconds_to_next_due(self):
+        """Seconds until the next waiting delivery falls due, or None."""
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT min(d.next_attempt_at)
+                  FROM integration_webhook_delivery d
+                  JOIN integration_webhook_endpoint e ON e.id = d.endpoint_id
+                 WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at > %s
+                   AND e.active AND e.disabled_at IS NULL
+                """,
+                utcnow(),
+            )
+        )
+        due = self.env.cr.fetchone()[0]
+        return max((due - utcnow()).total_seconds(), 0) if due else None
 
     @staticmethod
     def _due():

@@ -114,7 +114,10 @@ class IntegrationWebhookEndpoint(models.Model):
     # every dispatcher through this row.
     throttle_next_at = fields.Float(copy=False, readonly=True)
     action_ids = fields.One2many(
-        "ir.actions.server", "webhook_endpoint_id", string="Server Actions"
+        "ir.actions.server",
+        "webhook_endpoint_id",
+        string="Server Actions",
+        groups="base.group_system",
     )
     delivery_ids = fields.One2many("integration.webhook.delivery", "endpoint_id")
     waiting_count = fields.Integer(compute="_compute_delivery_counts")
@@ -197,7 +200,7 @@ class IntegrationWebhookEndpoint(models.Model):
 
     def _compute_delivery_counts(self):
         groups = self.env["integration.webhook.delivery"]._read_group(
-            [("endpoint_id", "in", self.ids)],
+            [("endpoint_id", "in", self.ids), ("is_test", "=", False)],
             ["endpoint_id", "state"],
             ["__count"],
         )
@@ -259,7 +262,8 @@ class IntegrationWebhookEndpoint(models.Model):
             resumed = self.filtered(lambda e: not e.active)
         result = super().write(vals)
         if "url" in vals and not self.env.context.get("integration_syncing_url"):
-            self.action_ids.with_context(integration_syncing_url=True).write(
+            # The endpoint's URL is the one its actions post to.
+            self.sudo().action_ids.with_context(integration_syncing_url=True).write(
                 {"webhook_url": vals["url"]}
             )
         if resumed:
@@ -295,8 +299,10 @@ class IntegrationWebhookEndpoint(models.Model):
             endpoint.message_post(
                 body=self.env._(
                     "Secret rotated. The previous secret keeps signing until "
-                    "%(until)s.",
-                    until=endpoint.previous_secret_expires_at or now,
+                    "%(until)s (UTC).",
+                    until=fields.Datetime.to_string(
+                        endpoint.previous_secret_expires_at or now
+                    ),
                 )
             )
         return True
@@ -361,7 +367,8 @@ class IntegrationWebhookEndpoint(models.Model):
                 "message": message,
                 "type": kind,
                 "sticky": kind != "success",
-                "next": {"type": "ir.actions.act_window_close"},
+                # Show the test delivery in the endpoint's counters.
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
 

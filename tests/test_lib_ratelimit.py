@@ -311,3 +311,17 @@ def test_concurrent_hits_from_many_connections_never_overshoot(storage):
     assert len(results) == 16 * 13
     assert results.count(True) == 50
     assert not storage.peek(key, limits).allowed
+
+
+def test_a_clock_stepping_back_loses_no_call(storage):
+    """Servers' clocks may step back a little: a call counted in an earlier
+    bucket than the last one is still counted once."""
+    limits = parse_limits("3/minute")
+    key = _key(storage)
+    assert storage.hit(key, limits, now=T0 + 5.5).remaining == 2
+    assert storage.hit(key, limits, now=T0 + 3.5).remaining == 1
+    assert storage.hit(key, limits, now=T0 + 5.5).remaining == 0
+    refused = storage.hit(key, limits, now=T0 + 6)
+    assert not refused.allowed
+    # The call of the bucket at T0 + 3 leaves the window first.
+    assert refused.retry_after == pytest.approx(58)

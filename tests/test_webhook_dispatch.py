@@ -343,6 +343,29 @@ class TestWebhookDispatch(WebhookCase):
             self.env.cr.flush()  # what commit does first: run the pre-commit hooks
         self.assertEqual(len(capture.records), 1)
 
+    def run_cron_job(self, number=1):
+        """Runs dispatcher cron ``number`` as the cron threads do."""
+        cron = self.env.ref(f"integration_gateway.ir_cron_webhook_dispatcher_{number}")
+        job = {
+            **cron.read(load=None)[0],
+            "done": 0,
+            "remaining": 0,
+            "timed_out_counter": 0,
+        }
+        with self.enter_registry_test_mode(), self.registry.cursor() as cr:
+            self.registry["ir.cron"]._process_job(cr, job)
+        return cron
+
+    def test_cron_job_waits_for_a_retry_due_within_seconds(self):
+        endpoint = self.make_endpoint("/script/blip", retry_schedule="1s,1h")
+        self.receiver.scripts["blip"].append((502, {}, b"restarting"))
+        delivery = self.enqueue(endpoint)
+        start = time.monotonic()
+        self.run_cron_job()
+        self.assertEqual(len(self.receiver.wait_for(2)), 2)
+        self.assertEqual(delivery.state, "delivered")
+        self.assertLess(time.monotonic() - start, 5)
+
     def test_cron_job_reports_progress_and_drains_the_queue(self):
         endpoint = self.make_endpoint("/ok")
         count = 2 * integration_webhook_dispatcher.BATCH_SIZE + 10
@@ -352,19 +375,8 @@ class TestWebhookDispatch(WebhookCase):
                 for n in range(count)
             ]
         )
-        cron = self.env.ref("integration_gateway.ir_cron_webhook_dispatcher_1")
-        job = {
-            **cron.read(load=None)[0],
-            "done": 0,
-            "remaining": 0,
-            "timed_out_counter": 0,
-        }
-        with (
-            RecordCapturer(self.env["ir.cron.trigger"], []) as triggers,
-            self.enter_registry_test_mode(),
-            self.registry.cursor() as cr,
-        ):
-            self.registry["ir.cron"]._process_job(cr, job)
+        with RecordCapturer(self.env["ir.cron.trigger"], []) as triggers:
+            cron = self.run_cron_job()
         undelivered = self.Delivery.search(
             [("endpoint_id", "=", endpoint.id), ("state", "!=", "delivered")]
         )

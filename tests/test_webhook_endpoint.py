@@ -78,6 +78,28 @@ class TestWebhookEndpoint(WebhookCase):
         admin_view = self.Endpoint.with_user(self.env.ref("base.user_admin"))
         self.assertTrue(admin_view.browse(endpoint.id).secret.startswith("whsec_"))
 
+    def test_screens_open_for_an_integration_manager(self):
+        """Every field the manager's views show can be read by the manager
+        (server actions, secrets and extra headers are for administrators)."""
+        endpoint = self.make_endpoint("/ok")
+        self.enqueue(endpoint)
+        self.dispatch()
+        records = {
+            "integration.webhook.endpoint": endpoint,
+            "integration.webhook.delivery": endpoint.delivery_ids,
+            "integration.webhook.attempt": endpoint.delivery_ids.attempt_ids,
+        }
+        for model, record in records.items():
+            views = (
+                self.env[model]
+                .with_user(self.manager)
+                .get_views([(False, "list"), (False, "form"), (False, "search")])
+            )
+            shown = views["models"][model]["fields"]
+            self.assertNotIn("secret", shown)
+            with self.subTest(model=model):
+                self.assertTrue(record.with_user(self.manager).read(list(shown)))
+
     def test_send_test_event_is_synchronous_and_shows_the_result(self):
         endpoint = self.make_endpoint("/ok")
         result = endpoint.with_user(self.manager).action_send_test_event()

@@ -8,7 +8,7 @@ import logging
 
 from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import WebhookCase
 
@@ -62,8 +62,14 @@ class TestWebhookOutbox(WebhookCase):
         action.webhook_endpoint_id = endpoint
         self.assertEqual(action.webhook_url, url)
 
-        # Editing the endpoint's URL moves its actions along.
-        endpoint.url = self.receiver.url("/crm/v2")
+        # Editing the endpoint's URL moves its actions along, even when an
+        # Integration Manager (who cannot read server actions) does it.
+        manager = new_test_user(
+            self.env,
+            login="ig_outbox_manager",
+            groups="base.group_user,integration_gateway.group_integration_manager",
+        )
+        endpoint.with_user(manager).url = self.receiver.url("/crm/v2")
         self.assertEqual(action.webhook_url, self.receiver.url("/crm/v2"))
 
     def test_bad_url_is_refused_with_a_clear_message(self):

@@ -269,6 +269,10 @@ class Receiver:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes: without this,
+            # Nagle's algorithm holds the body until the client's delayed
+            # ACK, 40 ms per request on a kept-alive connection.
+            disable_nagle_algorithm = True
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
