@@ -15,19 +15,17 @@ import socket
 import subprocess
 import threading
 import time
-from datetime import timedelta
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import requests
 
-from odoo import SUPERUSER_ID, api, fields, sql_db
+from odoo import SUPERUSER_ID, api, sql_db
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.integration_gateway.models.integration_rate_limiter import own_cursor
-
 from ..lib import standard_webhooks
+from .common import ApiKeyMixin, forget_rate_limits
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NODE = shutil.which("node") or "node"
@@ -82,7 +80,7 @@ def free_port():
 
 
 @tagged("post_install", "-at_install")
-class TestExamples(HttpCase):
+class TestExamples(ApiKeyMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -137,31 +135,8 @@ class TestExamples(HttpCase):
                 "rule_ids": [(0, 0, {"model_pattern": "res.partner"})],
             }
         )
-        ApiKeys = self.env["res.users.apikeys"].with_user(self.user)
-        token = ApiKeys._generate(
-            None, "example", fields.Datetime.now() + timedelta(days=1)
-        )
-        key = ApiKeys.sudo().browse(ApiKeys._integration_key_id_of(token))
-        key.integration_policy_id = policy
-        self.addCleanup(self._forget_counters, f"apikey:{key.id}", key.id)
+        token, _key = self.issue_key(self.user, policy, name="example")
         return token
-
-    def _forget_counters(self, counter, key_id=None):
-        # The rate limiter commits on connections of its own.
-        with own_cursor(self.env.cr.dbname) as cr:
-            cr.execute(
-                "DELETE FROM integration_rate_limit_counter WHERE key LIKE %s",
-                (counter,),
-            )
-            if key_id:
-                cr.execute(
-                    "DELETE FROM integration_rate_limit_tally WHERE name LIKE %s",
-                    (f"usage:{key_id}:%",),
-                )
-                cr.execute(
-                    "DELETE FROM integration_api_key_last_use WHERE key_id = %s",
-                    (key_id,),
-                )
 
     def shop_automation(self, rate_limit=False):
         secret = standard_webhooks.generate_secret()
@@ -184,7 +159,9 @@ class TestExamples(HttpCase):
             }
         )
         self.addCleanup(self._forget_rejections, automation.webhook_uuid)
-        self.addCleanup(self._forget_counters, f"webhook:{validator.id}:%")
+        self.addCleanup(
+            forget_rate_limits, self.env.cr.dbname, f"webhook:{validator.id}:%"
+        )
         return automation, secret
 
     def _forget_rejections(self, webhook_uuid):

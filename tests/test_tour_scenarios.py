@@ -15,9 +15,8 @@ from odoo import SUPERUSER_ID, api, fields, sql_db
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.integration_gateway.models.integration_rate_limiter import own_cursor
-
 from ..lib import standard_webhooks
+from .common import ApiKeyMixin, forget_rate_limits
 from .test_examples import ORDER, load_example
 from .tour_screenshots import ScreenshotTourCase
 from .webhook_receiver import WebhookReceiver
@@ -27,7 +26,7 @@ SHOP_SECRET = "whsec_c2hvcC1zaWduaW5nLXNlY3JldC1mb3ItdGhlLXRvdXI="
 
 
 @tagged("post_install", "-at_install")
-class TestScenarioTours(ScreenshotTourCase):
+class TestScenarioTours(ApiKeyMixin, ScreenshotTourCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -115,40 +114,7 @@ class TestScenarioTours(ScreenshotTourCase):
     def make_key(self, user, name, policy=None):
         """A key ``user`` made for themselves, optionally under ``policy``;
         returns the token and the key."""
-        ApiKeys = self.env["res.users.apikeys"].with_user(user)
-        token = ApiKeys._generate(
-            None, name, fields.Datetime.now() + timedelta(days=30)
-        )
-        key = ApiKeys.sudo().browse(ApiKeys._integration_key_id_of(token))
-        key.integration_policy_id = policy
-        self.addCleanup(self._forget_counters, key.id)
-        return token, key
-
-    def _forget_counters(self, key_id):
-        # The limiter's counters are committed on connections of their own.
-        with own_cursor(self.env.cr.dbname) as cr:
-            cr.execute(
-                "DELETE FROM integration_rate_limit_counter WHERE key = %s",
-                (f"apikey:{key_id}",),
-            )
-            cr.execute(
-                "DELETE FROM integration_rate_limit_tally WHERE name LIKE %s",
-                (f"usage:{key_id}:%",),
-            )
-            cr.execute(
-                "DELETE FROM integration_api_key_last_use WHERE key_id = %s",
-                (key_id,),
-            )
-
-    def json2(self, token, model, method, **params):
-        return self.url_open(
-            f"/json/2/{model}/{method}",
-            data=json.dumps(params),
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Content-Type": "application/json",
-            },
-        )
+        return self.issue_key(user, policy, name=name, days=30)
 
     # -- scenarios ------------------------------------------------------------
 
@@ -367,7 +333,9 @@ class TestScenarioTours(ScreenshotTourCase):
         self.assertTrue(validator.replay_protection)
         self.assertIn('"minItems": 1', validator.json_schema)
         self.addCleanup(self._forget_rejections, automation.webhook_uuid)
-        self.addCleanup(self._forget_counters_like, f"webhook:{validator.id}:%")
+        self.addCleanup(
+            forget_rate_limits, self.env.cr.dbname, f"webhook:{validator.id}:%"
+        )
 
         send_order = load_example("shop_webhook").send_order
         self.env.flush_all()
@@ -406,13 +374,6 @@ class TestScenarioTours(ScreenshotTourCase):
             cr.execute(
                 "DELETE FROM integration_webhook_rejection WHERE webhook_uuid = %s",
                 [webhook_uuid],
-            )
-
-    def _forget_counters_like(self, pattern):
-        with own_cursor(self.env.cr.dbname) as cr:
-            cr.execute(
-                "DELETE FROM integration_rate_limit_counter WHERE key LIKE %s",
-                (pattern,),
             )
 
     def _adopt_rejections(self, webhook_uuid):
