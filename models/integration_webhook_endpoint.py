@@ -5,11 +5,11 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..lib import retry, standard_webhooks, webhook_http
+from .constraints import check_parsed
 
 MAX_TIMEOUT = 60  # seconds; a request must fit well inside a dispatcher's lease
 DISABLE_AFTER = timedelta(days=5)  # without a 2xx, an endpoint is disabled
@@ -214,47 +214,34 @@ class IntegrationWebhookEndpoint(models.Model):
 
     @api.constrains("url")
     def _check_url(self):
-        for endpoint in self:
-            try:
-                webhook_http.check_url(endpoint.url)
-            except ValueError as exc:
-                raise ValidationError(
-                    self.env._(
-                        "The URL of endpoint %(name)s is not valid: %(reason)s",
-                        name=endpoint.name,
-                        reason=exc,
-                    )
-                ) from exc
+        check_parsed(
+            self,
+            "url",
+            webhook_http.check_url,
+            self.env._("The URL of endpoint %(name)s is not valid: %(error)s"),
+        )
 
     @api.constrains("headers")
     def _check_headers(self):
-        for endpoint in self.sudo():
-            try:
-                webhook_http.parse_headers(endpoint.headers)
-            except ValueError as exc:
-                raise ValidationError(
-                    self.env._(
-                        "The extra headers of endpoint %(name)s are not valid: "
-                        "%(reason)s",
-                        name=endpoint.name,
-                        reason=exc,
-                    )
-                ) from exc
+        check_parsed(
+            self.sudo(),
+            "headers",
+            webhook_http.parse_headers,
+            self.env._(
+                "The extra headers of endpoint %(name)s are not valid: %(error)s"
+            ),
+        )
 
     @api.constrains("retry_schedule")
     def _check_retry_schedule(self):
-        for endpoint in self:
-            try:
-                retry.parse_schedule(endpoint.retry_schedule)
-            except ValueError as exc:
-                raise ValidationError(
-                    self.env._(
-                        "The retry schedule of endpoint %(name)s is not valid: "
-                        "%(reason)s",
-                        name=endpoint.name,
-                        reason=exc,
-                    )
-                ) from exc
+        check_parsed(
+            self,
+            "retry_schedule",
+            retry.parse_schedule,
+            self.env._(
+                "The retry schedule of endpoint %(name)s is not valid: %(error)s"
+            ),
+        )
 
     def write(self, vals):
         resumed = self.browse()
