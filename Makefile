@@ -1,11 +1,13 @@
 # The project's commands; `make help` lists them.
-.PHONY: help run test setup lint bench fault
+.PHONY: help run test setup lint pot screenshots bench fault
 
 help:
 	@echo "make run    Odoo with the addon installed on http://127.0.0.1:8069"
 	@echo "make test   every check and test (lint, Odoo, HTTP, browser, unit, short fault suite)"
 	@echo "make bench  every benchmark on one Odoo server, one table of figures"
 	@echo "make fault  the fault-injection suite at full size"
+	@echo "make pot    regenerate the translation template i18n/integration_gateway.pot"
+	@echo "make screenshots  retake the documentation's screenshots with the tours"
 
 run:
 	@tools/run.sh
@@ -15,6 +17,12 @@ test:
 
 setup:
 	@tools/setup.sh
+
+pot:
+	@tools/pot.sh
+
+screenshots:
+	@IG_UPDATE_SCREENSHOTS=1 tools/test.sh -k TestScenarioTours
 
 # BENCH_ARGS=--reuse keeps the template databases for the next run.
 bench:

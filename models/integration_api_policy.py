@@ -5,6 +5,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from ..lib import api_policy, networks, ratelimit
+from .constraints import check_parsed
 
 _logger = logging.getLogger(__name__)
 
@@ -98,31 +99,21 @@ class IntegrationApiPolicy(models.Model):
 
     @api.constrains("allowed_networks")
     def _check_allowed_networks(self):
-        for policy in self:
-            try:
-                networks.parse_networks(policy.allowed_networks)
-            except ValueError as exc:
-                raise ValidationError(
-                    self.env._(
-                        "Policy %(policy)s: %(error)s",
-                        policy=policy.name,
-                        error=exc.args[0],
-                    )
-                ) from exc
+        check_parsed(
+            self,
+            "allowed_networks",
+            networks.parse_networks,
+            self.env._("Policy %(name)s: %(error)s"),
+        )
 
     @api.constrains("rate_limit")
     def _check_rate_limit(self):
-        for policy in self:
-            try:
-                ratelimit.parse_limits(policy.rate_limit)
-            except ValueError as exc:
-                raise ValidationError(
-                    self.env._(
-                        "Policy %(policy)s: %(error)s",
-                        policy=policy.name,
-                        error=exc.args[0],
-                    )
-                ) from exc
+        check_parsed(
+            self,
+            "rate_limit",
+            ratelimit.parse_limits,
+            self.env._("Policy %(name)s: %(error)s"),
+        )
 
     @api.model_create_multi
     def create(self, vals_list):

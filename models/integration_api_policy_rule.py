@@ -44,8 +44,8 @@ class IntegrationApiPolicyRule(models.Model):
             except ValueError as exc:
                 raise ValidationError(
                     self.env._(
-                        "Policy %(policy)s: %(error)s",
-                        policy=rule.policy_id.name,
+                        "Policy %(name)s: %(error)s",
+                        name=rule.policy_id.name,
                         error=exc.args[0],
                     )
                 ) from exc

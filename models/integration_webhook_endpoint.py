@@ -5,13 +5,17 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
 from odoo.fields import Domain
+from odoo.tools import SQL
 
 from ..lib import retry, standard_webhooks, webhook_http
+from .constraints import check_parsed
 
 MAX_TIMEOUT = 60  # seconds; a request must fit well inside a dispatcher's lease
 DISABLE_AFTER = timedelta(days=5)  # without a 2xx, an endpoint is disabled
+HEALTH_WINDOW = timedelta(hours=24)  # the attempts the overview's figures cover
+# Kanban highlight colours (Odoo's colour indexes) of each health state.
+HEALTH_COLORS = {"healthy": 10, "failing": 2, "disabled": 1, "archived": 0}
 SECRET_GRACE_HOURS = 24  # the previous secret still signs this long after a rotation
 
 
@@ -118,6 +122,23 @@ class IntegrationWebhookEndpoint(models.Model):
     delivery_ids = fields.One2many("integration.webhook.delivery", "endpoint_id")
     waiting_count = fields.Integer(compute="_compute_delivery_counts")
     dead_count = fields.Integer(compute="_compute_delivery_counts")
+    health_color = fields.Integer(compute="_compute_health")
+    attempt_count_24h = fields.Integer(
+        string="Attempts (24 h)",
+        compute="_compute_health_figures",
+        help="Attempts of the last 24 hours, test events left out.",
+    )
+    success_rate_24h = fields.Float(
+        string="Success Rate (24 h)",
+        compute="_compute_health_figures",
+        help="Share of the attempts of the last 24 hours answered with a 2xx.",
+    )
+    latency_p95_24h = fields.Integer(
+        string="p95 Latency (ms, 24 h)",
+        compute="_compute_health_figures",
+        help="95% of the attempts of the last 24 hours took at most this long, "
+        "from connecting to the end of the answer (or the timeout).",
+    )
 
     _timeout_range = models.Constraint(
         f"CHECK(timeout BETWEEN 1 AND {MAX_TIMEOUT})",
@@ -143,6 +164,39 @@ class IntegrationWebhookEndpoint(models.Model):
                 endpoint.health = "failing"
             else:
                 endpoint.health = "healthy"
+            endpoint.health_color = HEALTH_COLORS[endpoint.health]
+
+    def _compute_health_figures(self):
+        # One grouped query for every endpoint on screen: the overview shows
+        # many endpoints at once and must not query per endpoint.
+        figures = {}
+        if ids := [id_ for id_ in self._origin.ids if id_]:
+            self.env["integration.webhook.attempt"].flush_model()
+            self.env["integration.webhook.delivery"].flush_model(["is_test"])
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT a.endpoint_id,
+                           count(*),
+                           count(*) FILTER (WHERE a.status_code BETWEEN 200 AND 299),
+                           percentile_disc(0.95) WITHIN GROUP (ORDER BY a.duration_ms)
+                      FROM integration_webhook_attempt a
+                      JOIN integration_webhook_delivery d ON d.id = a.delivery_id
+                     WHERE a.endpoint_id = ANY(%s)
+                       AND a.started_at >= %s
+                       AND d.is_test IS NOT TRUE
+                  GROUP BY a.endpoint_id
+                    """,
+                    ids,
+                    fields.Datetime.now() - HEALTH_WINDOW,
+                )
+            )
+            figures = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        for endpoint in self:
+            attempts, successes, p95 = figures.get(endpoint._origin.id, (0, 0, 0))
+            endpoint.attempt_count_24h = attempts
+            endpoint.success_rate_24h = successes / attempts if attempts else 0.0
+            endpoint.latency_p95_24h = p95 or 0
 
     def _compute_delivery_counts(self):
         groups = self.env["integration.webhook.delivery"]._read_group(
@@ -160,47 +214,34 @@ class IntegrationWebhookEndpoint(models.Model):
 
     @api.constrains("url")
     def _check_url(self):
-        for endpoint in self:
-            try:
-                webhook_http.check_url(endpoint.url)
-            except ValueError as exc:
-                raise ValidationError(
-                    self.env._(
-                        "The URL of endpoint %(name)s is not valid: %(reason)s",
-                        name=endpoint.name,
-                        reason=exc,
-                    )
-                ) from exc
+        check_parsed(
+            self,
+            "url",
+            webhook_http.check_url,
+            self.env._("The URL of endpoint %(name)s is not valid: %(error)s"),
+        )
 
     @api.constrains("headers")
     def _check_headers(self):
-        for endpoint in self.sudo():
-            try:
-                webhook_http.parse_headers(endpoint.headers)
-            except ValueError as exc:
-                raise ValidationError(
-                    self.env._(
-                        "The extra headers of endpoint %(name)s are not valid: "
-                        "%(reason)s",
-                        name=endpoint.name,
-                        reason=exc,
-                    )
-                ) from exc
+        check_parsed(
+            self.sudo(),
+            "headers",
+            webhook_http.parse_headers,
+            self.env._(
+                "The extra headers of endpoint %(name)s are not valid: %(error)s"
+            ),
+        )
 
     @api.constrains("retry_schedule")
     def _check_retry_schedule(self):
-        for endpoint in self:
-            try:
-                retry.parse_schedule(endpoint.retry_schedule)
-            except ValueError as exc:
-                raise ValidationError(
-                    self.env._(
-                        "The retry schedule of endpoint %(name)s is not valid: "
-                        "%(reason)s",
-                        name=endpoint.name,
-                        reason=exc,
-                    )
-                ) from exc
+        check_parsed(
+            self,
+            "retry_schedule",
+            retry.parse_schedule,
+            self.env._(
+                "The retry schedule of endpoint %(name)s is not valid: %(error)s"
+            ),
+        )
 
     def write(self, vals):
         resumed = self.browse()
@@ -325,6 +366,28 @@ class IntegrationWebhookEndpoint(models.Model):
         )
         action["domain"] = [("endpoint_id", "=", self.id)]
         action["context"] = {"default_endpoint_id": self.id}
+        return action
+
+    def action_open_delivery_report(self):
+        """The endpoint's deliveries as a graph by day and state, with the
+        pivot and list a click away."""
+        action = self.action_open_deliveries()
+        action["views"] = [(False, mode) for mode in ("graph", "pivot", "list", "form")]
+        action["view_mode"] = "graph,pivot,list,form"
+        return action
+
+    def action_open_attempts(self):
+        """The endpoint's attempts of the last 24 hours: the figures of the
+        overview, one by one."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "integration_gateway.integration_webhook_attempt_action"
+        )
+        action["domain"] = [
+            ("endpoint_id", "=", self.id),
+            ("started_at", ">=", fields.Datetime.now() - HEALTH_WINDOW),
+        ]
+        action["name"] = self.env._("Attempts to %(name)s (24 h)", name=self.name)
         return action
 
     def action_open_replay(self):

@@ -7,6 +7,7 @@ from odoo.http import request
 from ..lib import networks, ratelimit, standard_webhooks
 from ..lib import webhook_signatures as signatures
 from ..lib import webhook_validation as validation
+from .constraints import check_parsed
 
 DEFAULT_CONTENT_TYPES = "application/json"
 
@@ -170,57 +171,39 @@ class IntegrationWebhookValidator(models.Model):
 
     @api.constrains("json_schema")
     def _check_json_schema(self):
-        for validator in self.filtered("json_schema"):
-            try:
-                validation.compile_schema(validator.json_schema)
-            except ValueError as exc:
-                raise ValidationError(
-                    self.env._(
-                        "Validator %(name)s: %(error)s", name=validator.name, error=exc
-                    )
-                ) from exc
+        check_parsed(
+            self.filtered("json_schema"),
+            "json_schema",
+            validation.compile_schema,
+            self.env._("Validator %(name)s: %(error)s"),
+        )
 
     @api.constrains("allowed_networks")
     def _check_allowed_networks(self):
-        for validator in self:
-            try:
-                networks.parse_networks(validator.allowed_networks)
-            except ValueError as exc:
-                raise ValidationError(
-                    self.env._(
-                        "Validator %(name)s, allowed networks: %(error)s",
-                        name=validator.name,
-                        error=exc,
-                    )
-                ) from exc
+        check_parsed(
+            self,
+            "allowed_networks",
+            networks.parse_networks,
+            self.env._("Validator %(name)s, allowed networks: %(error)s"),
+        )
 
     @api.constrains("allowed_content_types")
     def _check_allowed_content_types(self):
-        for validator in self:
-            try:
-                validation.parse_content_types(validator.allowed_content_types)
-            except ValueError as exc:
-                raise ValidationError(
-                    self.env._(
-                        "Validator %(name)s, allowed content types: %(error)s",
-                        name=validator.name,
-                        error=exc,
-                    )
-                ) from exc
+        check_parsed(
+            self,
+            "allowed_content_types",
+            validation.parse_content_types,
+            self.env._("Validator %(name)s, allowed content types: %(error)s"),
+        )
 
     @api.constrains("rate_limit")
     def _check_rate_limit(self):
-        for validator in self:
-            try:
-                ratelimit.parse_limits(validator.rate_limit)
-            except ValueError as exc:
-                raise ValidationError(
-                    self.env._(
-                        "Validator %(name)s, rate limit: %(error)s",
-                        name=validator.name,
-                        error=exc,
-                    )
-                ) from exc
+        check_parsed(
+            self,
+            "rate_limit",
+            ratelimit.parse_limits,
+            self.env._("Validator %(name)s, rate limit: %(error)s"),
+        )
 
     @api.constrains(
         "signature_scheme",

@@ -10,3 +10,7 @@ from . import test_rate_limiter
 from . import test_api_rate_limit
 from . import test_incoming_webhooks
 from . import test_webhook_validator
+from . import test_overview
+from . import test_i18n
+from . import test_examples
+from . import test_tour_scenarios

@@ -1,5 +1,6 @@
-"""Shared set-up of the outgoing webhook tests: a real receiver on 127.0.0.1
-and the dispatcher run the way its cron runs it."""
+"""Shared set-up of the tests: for outgoing webhooks a real receiver on
+127.0.0.1 and the dispatcher run the way its cron runs it; for the API,
+real keys called over JSON/2."""
 
 import json
 from datetime import timedelta
@@ -7,7 +8,62 @@ from datetime import timedelta
 from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import TransactionCase
 
+from odoo.addons.integration_gateway.models.integration_rate_limiter import own_cursor
+
 from .webhook_receiver import WebhookReceiver
+
+
+def forget_rate_limits(dbname, counters=None, key_id=None):
+    """Removes what the rate limiter committed on connections of its own,
+    which a test's rollback cannot reach: the counters whose key is LIKE
+    ``counters``, and the usage tallies and last use of key ``key_id``."""
+    with own_cursor(dbname) as cr:
+        if counters:
+            cr.execute(
+                "DELETE FROM integration_rate_limit_counter WHERE key LIKE %s",
+                (counters,),
+            )
+        if key_id:
+            cr.execute(
+                "DELETE FROM integration_rate_limit_tally WHERE name LIKE %s",
+                (f"usage:{key_id}:%",),
+            )
+            cr.execute(
+                "DELETE FROM integration_api_key_last_use WHERE key_id = %s",
+                (key_id,),
+            )
+
+
+class ApiKeyMixin:
+    """For HttpCase tests calling JSON/2 with real API keys: keys issued the
+    way Odoo issues them, whose rate-limit state is removed after the test."""
+
+    def issue_key(self, user, policy=None, name="test key", days=1):
+        """A key ``user`` issued for themselves, valid ``days`` days, under
+        ``policy`` when given; returns its token and its record."""
+        ApiKeys = self.env["res.users.apikeys"].with_user(user)
+        token = ApiKeys._generate(
+            None, name, fields.Datetime.now() + timedelta(days=days)
+        )
+        key = ApiKeys.sudo().browse(ApiKeys._integration_key_id_of(token))
+        if policy:
+            key.integration_policy_id = policy
+        self.addCleanup(
+            forget_rate_limits, self.env.cr.dbname, f"apikey:{key.id}", key.id
+        )
+        return token, key
+
+    def json2(self, token, model, method, headers=None, **params):
+        """POSTs ``params`` to ``/json/2/<model>/<method>`` with ``token``."""
+        return self.url_open(
+            f"/json/2/{model}/{method}",
+            data=json.dumps(params),
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                **(headers or {}),
+            },
+        )
 
 
 class WebhookCase(TransactionCase):

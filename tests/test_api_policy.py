@@ -19,12 +19,14 @@ from odoo.tools import SQL, mute_logger
 
 from odoo.addons.base.models.res_users import KEY_CRYPT_CONTEXT
 
+from .common import ApiKeyMixin
+
 ACCESS_ERROR = "odoo.exceptions.AccessError"
 # The key hashing as the addon uses it, to count the (slow) hash checks.
 HASHES = "odoo.addons.integration_gateway.models.res_users_apikeys.KEY_CRYPT_CONTEXT"
 
 
-class ApiPolicyCase(HttpCase):
+class ApiPolicyCase(ApiKeyMixin, HttpCase):
     """Users, policies and keys for the policy tests."""
 
     @classmethod
@@ -57,25 +59,7 @@ class ApiPolicyCase(HttpCase):
 
     def make_key(self, policy=None, user=None, days=0.5):
         """A new key of ``user`` (the API user), under ``policy``."""
-        user = user or self.api_user
-        expiration = datetime.datetime.now() + datetime.timedelta(days=days)
-        ApiKeys = self.env["res.users.apikeys"].with_user(user)
-        token = ApiKeys._generate(None, "test key", expiration)
-        key = ApiKeys.sudo().browse(ApiKeys._integration_key_id_of(token))
-        if policy:
-            key.write({"integration_policy_id": policy.id})
-        return token, key
-
-    def json2(self, token, model, method, headers=None, **params):
-        return self.url_open(
-            f"/json/2/{model}/{method}",
-            data=json.dumps(params),
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Content-Type": "application/json",
-                **(headers or {}),
-            },
-        )
+        return self.issue_key(user or self.api_user, policy, days=days)
 
     @contextlib.contextmanager
     def refused(self, count=1):

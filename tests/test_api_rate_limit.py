@@ -22,6 +22,8 @@ from odoo.tools import mute_logger
 from odoo.addons.integration_gateway.models import res_users_apikeys
 from odoo.addons.integration_gateway.models.integration_rate_limiter import own_cursor
 
+from .common import ApiKeyMixin
+
 TOO_MANY = "werkzeug.exceptions.TooManyRequests"
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 DEAD_REDIS = "redis://127.0.0.1:18399/%d"  # nothing listens there
@@ -29,7 +31,7 @@ LIMITER_LOGGER = "odoo.addons.integration_gateway.models.integration_rate_limite
 
 
 @tagged("post_install", "-at_install")
-class TestApiRateLimit(HttpCase):
+class TestApiRateLimit(ApiKeyMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -63,43 +65,15 @@ class TestApiRateLimit(HttpCase):
         self.token, self.key = self.make_key(self.policy)
 
     def make_key(self, policy=None):
-        ApiKeys = self.env["res.users.apikeys"].with_user(self.api_user)
-        token = ApiKeys._generate(
-            None, "rate key", datetime.datetime.now() + datetime.timedelta(days=1)
-        )
-        key = ApiKeys.sudo().browse(ApiKeys._integration_key_id_of(token))
-        key.integration_policy_id = policy
-        self.addCleanup(self._forget_counters, key.id)
-        return token, key
+        return self.issue_key(self.api_user, policy, name="rate key")
 
-    def _forget_counters(self, key_id):
-        with own_cursor(self.env.cr.dbname) as cr:
-            cr.execute(
-                "DELETE FROM integration_rate_limit_counter WHERE key = %s",
-                (f"apikey:{key_id}",),
-            )
-            cr.execute(
-                "DELETE FROM integration_rate_limit_tally WHERE name LIKE %s",
-                (f"usage:{key_id}:%",),
-            )
-            cr.execute(
-                "DELETE FROM integration_api_key_last_use WHERE key_id = %s",
-                (key_id,),
-            )
-
-    def json2(self, model, method, token=None, **params):
-        return self.url_open(
-            f"/json/2/{model}/{method}",
-            data=json.dumps(params),
-            headers={
-                "Authorization": f"Bearer {token or self.token}",
-                "Content-Type": "application/json",
-            },
-        )
+    def call(self, model, method, token=None, **params):
+        """A JSON/2 call with the test's key, or ``token``."""
+        return self.json2(token or self.token, model, method, **params)
 
     def count(self, token=None):
         # search_count is read-only: JSON/2 runs it on a read-only cursor.
-        return self.json2("res.partner", "search_count", token, domain=[])
+        return self.call("res.partner", "search_count", token, domain=[])
 
     def assertRateHeaders(self, response, remaining):
         headers = response.headers
@@ -141,19 +115,19 @@ class TestApiRateLimit(HttpCase):
 
     def test_denied_and_failing_calls_count_and_carry_headers(self):
         with self.assertLogs("odoo.http", "WARNING"):
-            denied = self.json2("res.partner", "unlink", ids=[self.partner.id])
+            denied = self.call("res.partner", "unlink", ids=[self.partner.id])
         self.assertEqual(denied.status_code, 403, denied.text)
         self.assertRateHeaders(denied, 2)
 
         # A write on a record that does not exist fails and is rolled back.
         with self.assertLogs("odoo.http", "WARNING"):
-            failed = self.json2(
+            failed = self.call(
                 "res.partner", "write", ids=[2**31 - 1], vals={"name": "x"}
             )
         self.assertEqual(failed.status_code, 404, failed.text)
         self.assertRateHeaders(failed, 1)
 
-        missing = self.json2("res.partner", "no_such_method")
+        missing = self.call("res.partner", "no_such_method")
         self.assertEqual(missing.status_code, 404, missing.text)
         self.assertRateHeaders(missing, 0)
 
@@ -207,7 +181,7 @@ class TestApiRateLimit(HttpCase):
         self.count()
         self.count()
         with self.assertLogs("odoo.http", "WARNING"):
-            self.json2("res.partner", "unlink", ids=[self.partner.id])
+            self.call("res.partner", "unlink", ids=[self.partner.id])
         self.count()
         self.count()
         self.count(free_token)

@@ -4,10 +4,14 @@
     python tools/readme.py --check  exits 1 when README.rst is out of date
 
 Each fragment is reStructuredText; its section title comes from SECTIONS,
-in that order. Fragments that do not exist are left out.
+in that order. Fragments that do not exist are left out. A fragment's
+``.. include:: <path>`` with a ``:code: <language>`` option (the examples'
+code) is written out as a code block, since README viewers do not follow
+includes.
 """
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -29,6 +33,25 @@ GENERATED_NOTE = (
     ".. This file is generated from the fragments in readme/ by tools/readme.py;\n"
     "   edit those and run ``python tools/readme.py``.\n"
 )
+
+
+_CODE_INCLUDE = re.compile(
+    r"^(?P<indent> *)\.\. include:: (?P<path>\S+)\n"
+    r"(?P=indent)   :code: (?P<language>\w+)\n",
+    re.MULTILINE,
+)
+
+
+def _inline_code(text, folder):
+    def code_block(match):
+        indent = match["indent"]
+        code = (folder / match["path"]).read_text().rstrip("\n")
+        body = "\n".join(
+            f"{indent}   {line}" if line else "" for line in code.split("\n")
+        )
+        return f"{indent}.. code-block:: {match['language']}\n\n{body}\n"
+
+    return _CODE_INCLUDE.sub(code_block, text)
 
 
 def _title(text, char, overline=False):
@@ -53,7 +76,7 @@ def build(root=ROOT):
         path = root / "readme" / name
         if not path.is_file():
             continue
-        text = path.read_text().strip() + "\n"
+        text = _inline_code(path.read_text().strip() + "\n", path.parent)
         if title is None:
             parts.append(text)
         else:

@@ -8,7 +8,8 @@
 #                official 19.0 source archive when there is none.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-SYSTEM_PACKAGES=(libldap2-dev libsasl2-dev libpq-dev chromium)
+# Node.js, curl and openssl run the documentation's client snippets in the tests.
+SYSTEM_PACKAGES=(libldap2-dev libsasl2-dev libpq-dev chromium nodejs curl openssl)
 
 ensure_system_packages() {
     local missing=()

@@ -28,7 +28,7 @@ cd "$REPO_ROOT"
 "$VENV/bin/ruff" check --no-fix --quiet .
 "$VENV/bin/ruff" format --check --quiet .
 # pylint finds the addon as a package only under its technical name.
-(cd "$ADDONS_LINK_DIR" && "$VENV/bin/pylint" --rcfile="$REPO_ROOT/.pylintrc-mandatory" "$ADDON_NAME")
+(cd "$LINT_LINK_DIR" && "$VENV/bin/pylint" --rcfile="$REPO_ROOT/.pylintrc-mandatory" "$ADDON_NAME")
 step "lint passed"
 
 INSTALL=(-i "$ADDON_NAME") DONE="installed in a fresh"

@@ -1,0 +1,150 @@
+import {registry} from "@web/core/registry";
+import {stepUtils} from "@web_tour/tour_utils";
+import {screenshotStep} from "./screenshot";
+
+registry.category("web_tour.tours").add("integration_gateway_bi_key", {
+    steps: () => [
+        {
+            content: "Create a policy",
+            trigger: ".o_list_button_add",
+            run: "click",
+        },
+        {
+            content: "Name it after the integration",
+            trigger: ".o_field_widget[name='name'] input",
+            run: "edit BI dashboard",
+        },
+        {
+            content: "Reading only",
+            trigger: ".o_field_widget[name='read_only'] input",
+            run: "click",
+        },
+        {
+            content: "At most a call a second on average, 5000 a day",
+            trigger: ".o_field_widget[name='rate_limit'] input",
+            run: "edit 60/minute; 5000/day",
+        },
+        {
+            content: "Add a rule",
+            trigger:
+                "div[name='rule_ids'] .o_field_x2many_list_row_add a:contains('Add a line')",
+            run: "click",
+        },
+        {
+            content: "The models the dashboard reads",
+            trigger:
+                "div[name='rule_ids'] .o_selected_row .o_field_widget[name='model_pattern'] input",
+            run: "edit res.partner, sale.order, sale.order.line, product.*",
+        },
+        {
+            content: "Any method: read-only keeps it to reading",
+            trigger:
+                "div[name='rule_ids'] .o_selected_row .o_field_widget[name='method_pattern'] input",
+            run: "edit *",
+        },
+        ...stepUtils.saveForm(),
+        screenshotStep(
+            "bi_policy",
+            "div[name='rule_ids'] td[name='model_pattern']:contains('product.*')",
+            "A read-only, rate-limited policy for the BI dashboard"
+        ),
+        {
+            content: "Issue a key under the policy",
+            trigger: "button[name='action_issue_key']",
+            run: "click",
+        },
+        {
+            content: "For the dashboard's user",
+            trigger: ".modal .o_field_widget[name='user_id'] input",
+            run: "edit BI Dashboard",
+        },
+        {
+            content: "Pick the user",
+            trigger: ".dropdown-menu li a:contains('BI Dashboard'):not(:has(.fa-spin))",
+            run: "click",
+        },
+        {
+            content: "Describe the key",
+            trigger: ".modal .o_field_widget[name='name'] input",
+            run: "edit Sales dashboard",
+        },
+        {
+            content: "Issue it",
+            trigger: ".modal button[name='action_issue_key']",
+            run: "click",
+        },
+        {
+            content: "Confirm the administrator's password",
+            trigger: ".modal [name=password] input",
+            run: "edit admin",
+        },
+        {
+            content: "Confirm",
+            trigger: ".modal button:contains(Confirm Password)",
+            run: "click",
+        },
+        screenshotStep(
+            "bi_key_issued",
+            ".modal code [name=key] span",
+            "The key, shown once"
+        ),
+        {
+            content: "Done",
+            trigger: ".modal button:contains(Done)",
+            run: "click",
+        },
+        {
+            content: "The key is under the policy",
+            trigger: "body:not(:has(.modal))",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("integration_gateway_mobile_key", {
+    steps: () => [
+        {
+            content: "The key the mobile app's user made",
+            trigger: ".o_data_row:contains('Mobile app') td[name='integration_policy_id']",
+            run: "click",
+        },
+        {
+            content: "Give it the mobile app's policy",
+            trigger: ".o_selected_row .o_field_widget[name='integration_policy_id'] input",
+            run: "edit Mobile",
+        },
+        {
+            content: "Pick the policy",
+            trigger: ".dropdown-menu li a:contains('Mobile app'):not(:has(.fa-spin))",
+            run: "click",
+        },
+        {
+            content: "Save",
+            trigger: ".o_list_button_save",
+            run: "click",
+        },
+        screenshotStep(
+            "mobile_api_keys",
+            ".o_data_row:contains('Mobile app') td[name='integration_policy_id']:contains('Mobile app'):not(:has(input))",
+            "Every API key with its policy, expiry and last use"
+        ),
+    ],
+});
+
+registry.category("web_tour.tours").add("integration_gateway_api_usage", {
+    steps: () => [
+        {
+            content: "Switch to the pivot view",
+            trigger: ".o_switch_view.o_pivot",
+            run: "click",
+        },
+        {
+            content: "Expand the keys",
+            trigger: ".o_pivot th:contains('Sales dashboard')",
+        },
+        screenshotStep(
+            "api_usage_pivot",
+            ".o_pivot th:contains('Mobile app')",
+            "Calls, 429s and denials per key and day"
+        ),
+    ],
+});
