@@ -566,7 +566,13 @@ class Receiver:
             disable_nagle_algorithm = True
 
             def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender died or hung up while sending (a server
+                    # killed): an incomplete request, not a delivery.
+                    self.close_connection = True
+                    return
                 hit = Hit(
                     self.headers.get("webhook-id"),
                     time.monotonic(),
