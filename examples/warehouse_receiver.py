@@ -55,7 +55,7 @@ def make_handler(secret, on_event):
                 self.send_error(401, str(exc))
                 return
             if self.headers["webhook-id"] not in seen:
-                on_event(event)  # an exception answers 500: Odoo retries
+                on_event(event)  # an exception drops the call: Odoo retries
                 seen.add(self.headers["webhook-id"])
             self.send_response(204)  # any 2xx tells Odoo it is delivered
             self.end_headers()

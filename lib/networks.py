@@ -13,6 +13,12 @@ CLOUD_METADATA = (
 )
 
 
+# IPv6 addresses that reach an IPv4 address written into them: NAT64's
+# well-known prefix (RFC 6052) is translated by a gateway to the IPv4
+# address in its last 32 bits.
+NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
+
+
 def parse_networks(text):
     """Parses a comma-, space- or newline-separated list of CIDR networks or
     single addresses. Returns a tuple of ``ip_network``; raises ValueError
@@ -66,9 +72,7 @@ def forbidden_destination(address):
     Refuses loopback, private, link-local, cloud metadata and every other
     non-global address.
     """
-    ip = ipaddress.ip_address(address)
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    ip = embedded_ipv4(ipaddress.ip_address(address))
     if ip in CLOUD_METADATA:
         return f"{ip} is a cloud metadata address"
     if ip.is_loopback:
@@ -80,3 +84,20 @@ def forbidden_destination(address):
     if not ip.is_global or ip.is_multicast:
         return f"{ip} is not a public internet address"
     return None
+
+
+def embedded_ipv4(ip):
+    """The IPv4 address that the IPv6 address ``ip`` stands for (IPv4-mapped,
+    6to4, Teredo's client, NAT64), so that it is checked as that address;
+    ``ip`` itself otherwise."""
+    if ip.version != 6:
+        return ip
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip.sixtofour:
+        return ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]
+    if ip in NAT64_PREFIX:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip

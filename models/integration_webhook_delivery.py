@@ -2,7 +2,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..lib import retry
@@ -92,6 +92,21 @@ class IntegrationWebhookDelivery(models.Model):
     _lease_index = models.Index("(lease_expires_at, id) WHERE state = 'sending'")
     _delivered_index = models.Index("(delivered_at) WHERE state = 'delivered'")
 
+    # -- CRUD ----------------------------------------------------------------
+
+    def write(self, vals):
+        # Odoo signs whatever a delivery holds: its payload, endpoint and id
+        # are written by the outbox and the dispatcher only, and what people
+        # may change, they change through the actions below.
+        if not self.env.su:
+            raise AccessError(
+                self.env._(
+                    "Webhook deliveries are changed through their actions (Retry "
+                    "now, Cancel, Requeue) only."
+                )
+            )
+        return super().write(vals)
+
     # -- actions -------------------------------------------------------------
 
     def action_retry_now(self):
@@ -101,7 +116,7 @@ class IntegrationWebhookDelivery(models.Model):
             raise UserError(
                 self.env._("Only pending or retrying deliveries can be retried now.")
             )
-        waiting.write({"next_attempt_at": fields.Datetime.now()})
+        waiting.sudo().write({"next_attempt_at": fields.Datetime.now()})
         self.env["integration.webhook.dispatcher"]._wake()
         return True
 
@@ -116,7 +131,7 @@ class IntegrationWebhookDelivery(models.Model):
             )
         if self.filtered(lambda d: d.state == "delivered"):
             raise UserError(self.env._("Delivered webhooks cannot be cancelled."))
-        self.write({"state": "cancelled", "next_attempt_at": False})
+        self.sudo().write({"state": "cancelled", "next_attempt_at": False})
         return True
 
     def action_requeue(self):
@@ -126,7 +141,7 @@ class IntegrationWebhookDelivery(models.Model):
             raise UserError(
                 self.env._("Only dead or cancelled deliveries can be requeued.")
             )
-        self.write(
+        self.sudo().write(
             {
                 "state": "pending",
                 "attempt_count": 0,

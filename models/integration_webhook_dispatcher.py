@@ -84,15 +84,16 @@ _STORE_OUTCOMES = """
        SET state = v.state,
            attempt_count = v.attempts,
            next_attempt_at = v.due,
-           last_status_code = COALESCE(v.status, d.last_status_code),
+           last_status_code = CASE WHEN v.sent THEN v.status
+                              ELSE d.last_status_code END,
            last_error = CASE WHEN v.state = 'delivered' THEN NULL
-                        ELSE COALESCE(v.error, d.last_error) END,
+                        WHEN v.sent THEN v.error ELSE d.last_error END,
            delivered_at = v.delivered_at,
            lease_expires_at = NULL,
            lease_token = NULL,
            write_date = %(now)s
       FROM (VALUES %(values)s)
-        AS v(id, state, attempts, due, status, error, delivered_at, token)
+        AS v(id, state, attempts, due, status, error, delivered_at, token, sent)
      WHERE d.id = v.id AND d.lease_token = v.token
 """
 
@@ -527,7 +528,8 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
             )
         values = SQL(", ").join(
             SQL(
-                "(%s, %s, %s, %s::timestamp, %s::int, %s::varchar, %s::timestamp, %s)",
+                "(%s, %s, %s, %s::timestamp, %s::int, %s::varchar, %s::timestamp, %s,"
+                " %s)",
                 *update,
             )
             for update in outcomes.updates
@@ -546,7 +548,9 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
         disabled = []
         for endpoint_id in sorted(health):
             stats = health[endpoint_id]
-            if stats["success"]:
+            # A 410 disables the endpoint even when other deliveries of the
+            # same batch got through before it.
+            if stats["success"] and not stats["gone"]:
                 # Any 2xx in the batch: the receiver works. The condition keeps
                 # a busy endpoint's row from being rewritten on every batch.
                 cr.execute(
@@ -763,7 +767,7 @@ class _Outcomes:
         if not result.sent:
             state = "retrying" if count else "pending"
             self.updates.append(
-                (row["id"], state, count, self.now, None, None, None, token)
+                (row["id"], state, count, self.now, None, None, None, token, False)
             )
             return
         endpoint_id = row["endpoint_id"]
@@ -786,7 +790,7 @@ class _Outcomes:
         if outcome is retry.Outcome.DELIVERED:
             stats["success"] = max(stats["success"] or started, started)
             self.updates.append(
-                (row["id"], "delivered", count, None, status, None, started, token)
+                (row["id"], "delivered", count, None, status, None, started, token, True)
             )
             return
         error = error_text(result)
@@ -796,7 +800,7 @@ class _Outcomes:
             # The endpoint gets disabled; the delivery waits for it in pending.
             stats["gone"] = True
             self.updates.append(
-                (row["id"], "pending", count, self.now, status, error, None, token)
+                (row["id"], "pending", count, self.now, status, error, None, token, True)
             )
             return
         delay = retry.retry_delay(
@@ -804,12 +808,12 @@ class _Outcomes:
         )
         if delay is None:
             self.updates.append(
-                (row["id"], "dead", count, None, status, error, None, token)
+                (row["id"], "dead", count, None, status, error, None, token, True)
             )
         else:
             due = self.now + timedelta(seconds=delay)
             self.updates.append(
-                (row["id"], "retrying", count, due, status, error, None, token)
+                (row["id"], "retrying", count, due, status, error, None, token, True)
             )
 
 

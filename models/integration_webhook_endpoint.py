@@ -88,9 +88,11 @@ class IntegrationWebhookEndpoint(models.Model):
     )
     allow_private_network = fields.Boolean(
         tracking=True,
+        groups="base.group_system",
         help="Allow this endpoint to reach loopback, private, link-local and "
         "cloud metadata addresses. Off by default so that a webhook cannot be "
-        "used to reach internal services.",
+        "used to reach internal services. Only system administrators set it, "
+        "and a change of URL by anyone else turns it off.",
     )
     consecutive_failures = fields.Integer(default=0, readonly=True, copy=False)
     last_success_at = fields.Datetime(readonly=True, copy=False)
@@ -248,6 +250,11 @@ class IntegrationWebhookEndpoint(models.Model):
         if vals.get("active"):
             resumed = self.filtered(lambda e: not e.active)
         result = super().write(vals)
+        if "url" in vals and not (
+            self.env.su or self.env.user.has_group("base.group_system")
+        ):
+            # The permission was given for the address an administrator saw.
+            self.sudo().filtered("allow_private_network").allow_private_network = False
         if "url" in vals and not self.env.context.get("integration_syncing_url"):
             # The endpoint's URL is the one its actions post to.
             self.sudo().action_ids.with_context(integration_syncing_url=True).write(

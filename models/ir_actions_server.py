@@ -2,7 +2,7 @@ import json
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from ..lib import webhook_http
 
@@ -75,6 +75,12 @@ class IrActionsServer(models.Model):
                 and action.webhook_delivery_mode == "queued"
                 and action.webhook_url
             ):
+                if action.webhook_endpoint_id:
+                    # An endpoint's URL changes reach its actions: only those
+                    # that post through it follow.
+                    action.with_context(integration_syncing_url=True).write(
+                        {"webhook_endpoint_id": False}
+                    )
                 continue
             if action.webhook_endpoint_id.url == action.webhook_url:
                 continue
@@ -128,7 +134,20 @@ class IrActionsServer(models.Model):
         actions = self.sudo().search(
             [("state", "=", "webhook"), ("webhook_url", "!=", False)]
         )
-        actions._link_webhook_endpoints()
+        for action in actions:
+            try:
+                with self.env.cr.savepoint():
+                    action._link_webhook_endpoints()
+            except ValidationError as exc:
+                # Odoo took any text as a URL: such an action keeps Odoo's own
+                # behaviour rather than stopping the installation.
+                action.webhook_delivery_mode = "immediate"
+                _logger.warning(
+                    "Webhook action %r (#%s) keeps immediate delivery: %s",
+                    action.name,
+                    action.id,
+                    exc,
+                )
         for endpoint in actions.webhook_endpoint_id:
             if endpoint.allow_private_network:
                 continue

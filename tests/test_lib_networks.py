@@ -57,6 +57,10 @@ def test_client_address_trusts_forwarded_for_only_in_proxy_mode():
         ("169.254.1.1", "link-local"),
         ("fe80::1", "link-local"),
         ("::ffff:127.0.0.1", "loopback"),
+        ("64:ff9b::7f00:1", "loopback"),
+        ("64:ff9b::a9fe:a9fe", "cloud metadata"),
+        ("2002:c0a8:1::1", "private"),
+        ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "private"),
         ("100.64.0.1", "not a public"),
         ("0.0.0.0", "private"),
         ("224.0.0.1", "not a public"),
@@ -66,6 +70,9 @@ def test_forbidden_destinations(address, reason):
     assert reason in networks.forbidden_destination(address)
 
 
-@pytest.mark.parametrize("address", ["93.184.216.34", "2606:2800:220:1::1", "8.8.8.8"])
+@pytest.mark.parametrize(
+    "address",
+    ["93.184.216.34", "2606:2800:220:1::1", "8.8.8.8", "64:ff9b::808:808"],
+)
 def test_public_destinations_are_allowed(address):
     assert networks.forbidden_destination(address) is None

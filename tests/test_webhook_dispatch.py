@@ -154,6 +154,40 @@ class TestWebhookDispatch(WebhookCase):
         self.assertEqual((first | second).mapped("state"), ["delivered", "delivered"])
         self.assertEqual(len(self.receiver.wait_for(3)), 3)
 
+    def test_gone_disables_even_after_a_success_in_the_same_batch(self):
+        endpoint = self.make_endpoint("/script/moved")
+        self.receiver.scripts["moved"].extend([(200, {}, b"ok"), (410, {}, b"gone")])
+        deliveries = self.enqueue(endpoint) | self.enqueue(endpoint)
+        self.dispatch()
+        self.assertEqual(len(self.receiver.wait_for(2)), 2)
+        self.assertEqual(
+            sorted(deliveries.mapped("state")), ["delivered", "pending"]
+        )
+        self.assertTrue(endpoint.disabled_at)
+        self.assertEqual(endpoint.disabled_reason, "the receiver answered 410 Gone")
+        self.dispatch()
+        self.assertEqual(len(self.receiver.requests), 2, "disabled: nothing is sent")
+
+    def test_an_attempt_without_answer_clears_the_last_status(self):
+        endpoint = self.make_endpoint("/status/500", timeout=1)
+        delivery = self.enqueue(endpoint)
+        self.dispatch()
+        self.assertEqual(delivery.last_status_code, 500)
+        endpoint.url = self.receiver.url("/hang")
+        self.make_due(delivery)
+        self.dispatch()
+        self.assertRecordValues(
+            delivery,
+            [
+                {
+                    "state": "retrying",
+                    "attempt_count": 2,
+                    "last_status_code": 0,
+                    "last_error": "timed out after 1 s",
+                }
+            ],
+        )
+
     def test_dead_after_the_last_step(self):
         endpoint = self.make_endpoint("/status/500", retry_schedule="1s,1m")
         delivery = self.enqueue(endpoint)
@@ -198,8 +232,11 @@ class TestWebhookDispatch(WebhookCase):
     def test_four_days_of_failures_do_not_disable(self):
         endpoint = self.make_endpoint("/status/500")
         endpoint.failing_since = fields.Datetime.now() - timedelta(days=4)
-        self.enqueue(endpoint)
+        delivery = self.enqueue(endpoint)
         self.dispatch()
+        self.assertEqual(len(self.receiver.wait_for(1)), 1)
+        self.assertEqual(delivery.state, "retrying")
+        self.assertEqual(endpoint.consecutive_failures, 1)
         self.assertFalse(endpoint.disabled_at)
 
     def test_archived_endpoint_keeps_its_deliveries_waiting(self):

@@ -78,6 +78,51 @@ class TestWebhookEndpoint(WebhookCase):
         admin_view = self.Endpoint.with_user(self.env.ref("base.user_admin"))
         self.assertTrue(admin_view.browse(endpoint.id).secret.startswith("whsec_"))
 
+    def test_private_networks_are_allowed_by_system_administrators_only(self):
+        endpoint = self.make_endpoint("/ok")
+        as_manager = endpoint.with_user(self.manager)
+        with self.assertRaises(AccessError):
+            as_manager.allow_private_network = False
+        with self.assertRaises(AccessError):
+            self.Endpoint.with_user(self.manager).create(
+                {"name": "Metadata", "url": "http://169.254.169.254/latest"}
+            ).allow_private_network = True
+        self.assertNotIn("allow_private_network", as_manager.fields_get())
+
+        # The permission was given for the URL an administrator saw: a
+        # manager who points the endpoint elsewhere loses it...
+        as_manager.url = "http://169.254.169.254/latest/meta-data/"
+        self.assertFalse(endpoint.allow_private_network)
+        result = as_manager.action_send_test_event()
+        self.assertIn("cloud metadata address", result["params"]["message"])
+        # ...while an administrator's change keeps it.
+        endpoint.allow_private_network = True
+        endpoint.with_user(self.env.ref("base.user_admin")).url = self.receiver.url(
+            "/ok"
+        )
+        self.assertTrue(endpoint.allow_private_network)
+
+    def test_deliveries_change_through_their_actions_only(self):
+        """Odoo signs what a delivery holds: nobody below the superuser
+        rewrites its payload, endpoint or id."""
+        endpoint = self.make_endpoint("/ok")
+        delivery = self.enqueue(endpoint).with_user(self.manager)
+        for values in (
+            {"payload": '{"_model": "res.users", "_id": 2}'},
+            {"endpoint_id": self.make_endpoint("/other").id},
+            {"uuid": "forged"},
+            {"state": "delivered"},
+        ):
+            with self.subTest(values=values), self.assertRaises(AccessError):
+                delivery.write(values)
+        with self.assertRaises(AccessError):
+            self.Delivery.with_user(self.manager).create(
+                {"endpoint_id": endpoint.id, "payload": "{}"}
+            )
+        delivery.action_cancel()
+        self.assertEqual(delivery.state, "cancelled")
+        self.assertEqual(delivery.sudo().payload, self.enqueue(endpoint).payload)
+
     def test_screens_open_for_an_integration_manager(self):
         """Every field the manager's views show can be read by the manager
         (server actions, secrets and extra headers are for administrators)."""

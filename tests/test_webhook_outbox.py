@@ -128,6 +128,17 @@ class TestWebhookOutbox(WebhookCase):
         self.assertIn(f"Webhook call to {self.receiver.url('/ok')}", logs.output[0])
         self.assertFalse(self.deliveries_of(partner))
 
+    def test_an_immediate_action_leaves_its_endpoint(self):
+        action = self.make_action(self.receiver.url("/crm"))
+        endpoint = action.webhook_endpoint_id
+        action.webhook_delivery_mode = "immediate"
+        self.assertFalse(action.webhook_endpoint_id)
+        # The endpoint's URL is no longer the action's to follow.
+        endpoint.url = self.receiver.url("/elsewhere")
+        self.assertEqual(action.webhook_url, self.receiver.url("/crm"))
+        action.webhook_delivery_mode = "queued"
+        self.assertEqual(action.webhook_endpoint_id.url, self.receiver.url("/crm"))
+
     def test_an_action_without_endpoint_fails_loudly(self):
         action = self.make_action(self.receiver.url("/ok"))
         self.env.flush_all()
@@ -149,7 +160,14 @@ class TestWebhookOutbox(WebhookCase):
             [[private.id, public.id]],
         )
         (private | public).webhook_endpoint_id.unlink()
-        (private | public).invalidate_recordset()
+        # Odoo takes any text as a webhook URL; this addon's endpoints do not.
+        unusable = self.make_action("not a url", webhook_delivery_mode="immediate")
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE ir_act_server SET webhook_delivery_mode = 'queued' WHERE id = %s",
+            [unusable.id],
+        )
+        (private | public | unusable).invalidate_recordset()
 
         with self.assertLogs(
             "odoo.addons.integration_gateway.models.ir_actions_server", logging.INFO
@@ -160,10 +178,16 @@ class TestWebhookOutbox(WebhookCase):
         )
         self.assertTrue(private.webhook_endpoint_id.allow_private_network)
         self.assertFalse(public.webhook_endpoint_id.allow_private_network)
-        self.assertEqual(len(logs.output), 1)
-        self.assertIn("may reach private networks", logs.output[0])
-        self.assertIn("10.20.30.40 is a private network address", logs.output[0])
-        self.assertIn("Notify the CRM", logs.output[0])
+        self.assertRecordValues(
+            unusable, [{"webhook_delivery_mode": "immediate", "webhook_endpoint_id": False}]
+        )
+        self.assertEqual(len(logs.output), 2)
+        self.assertTrue(logs.output[0].startswith("WARNING"))
+        self.assertIn("keeps immediate delivery", logs.output[0])
+        self.assertIn("'not a url'", logs.output[0])
+        self.assertIn("may reach private networks", logs.output[1])
+        self.assertIn("10.20.30.40 is a private network address", logs.output[1])
+        self.assertIn("Notify the CRM", logs.output[1])
 
 
 @tagged("post_install", "-at_install")

@@ -22,6 +22,12 @@ PYEOF
 pg_bin() {
     local dir
     dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+    if [ ! -x "$dir/initdb" ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+        say "installing PostgreSQL for a private cluster"
+        apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+        dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+    fi
     [ -x "$dir/initdb" ] || die "no PostgreSQL server found: install one (e.g. apt-get install postgresql) or set PGHOST/PGPORT/PGUSER"
     echo "$dir"
 }
@@ -59,7 +65,7 @@ start_private_postgres() {
 ensure_postgres() {
     if [ "${IG_PRIVATE_PG:-}" = 1 ]; then
         start_private_postgres
-    elif [ -n "${PGHOST:-}${PGPORT:-}" ]; then
+    elif [ -n "${PGHOST:-}${PGPORT:-}${PGUSER:-}" ]; then
         export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-$(id -un)}"
         [ "$PGUSER" != postgres ] || die "Odoo refuses the database role 'postgres': set PGUSER to another role"
         pg_answers || die "PostgreSQL at $PGHOST:$PGPORT does not accept role $PGUSER"

@@ -10,5 +10,11 @@ def pytest_sessionfinish(session, exitstatus):
     if not os.environ.get("IG_FORBID_SKIPS") or exitstatus:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter and reporter.stats.get("skipped"):
+    skipped = reporter.stats.get("skipped") if reporter else None
+    if skipped:
+        reporter.write_line(
+            f"{len(skipped)} test(s) skipped: the test command fails on a skip, "
+            "since every tool it needs is in place (see the skip reasons above)",
+            red=True,
+        )
         session.exitstatus = 1

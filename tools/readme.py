@@ -24,6 +24,7 @@ SECTIONS = [
     ("USAGE.rst", "Usage"),
     ("BENCHMARKS.rst", "Benchmarks"),
     ("FAULTS.rst", "Fault injection"),
+    ("MAINTENANCE.rst", "Translations and screenshots"),
     ("ROADMAP.rst", "Known issues / Roadmap"),
     ("HISTORY.rst", "Changelog"),
     ("CONTRIBUTORS.rst", "Contributors"),

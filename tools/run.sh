@@ -18,11 +18,20 @@ ensure_postgres
 write_odoo_config "$CONF" "$PORT"
 
 ODOO=("$PY" "$(odoo_tree)/odoo-bin" -c "$CONF" -d "$DB")
-if "$PY" -c "import psycopg2; psycopg2.connect(dbname='$DB').close()" 2>/dev/null; then
+# Updated where an earlier run installed it; installed otherwise (a new
+# database, or one whose first installation did not finish).
+if "$PY" - "$DB" "$ADDON_NAME" 2>/dev/null <<'PYEOF'
+import sys, psycopg2
+with psycopg2.connect(dbname=sys.argv[1]) as conn, conn.cursor() as cr:
+    cr.execute("SELECT 1 FROM ir_module_module WHERE name = %s AND state = 'installed'",
+               [sys.argv[2]])
+    sys.exit(0 if cr.fetchone() else 1)
+PYEOF
+then
     say "updating $ADDON_NAME in database $DB"
     "${ODOO[@]}" -u "$ADDON_NAME" --stop-after-init --log-level=warn
 else
-    say "creating database $DB with $ADDON_NAME"
+    say "installing $ADDON_NAME in database $DB (created if absent)"
     "${ODOO[@]}" -i "$ADDON_NAME" --stop-after-init --log-level=warn
 fi
 

@@ -8,8 +8,10 @@
 #                official 19.0 source archive when there is none.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-# Node.js, curl and openssl run the documentation's client snippets in the tests.
-SYSTEM_PACKAGES=(libldap2-dev libsasl2-dev libpq-dev chromium nodejs curl openssl)
+# A compiler and headers build Odoo's psycopg2 and python-ldap; Node.js, curl
+# and openssl run the documentation's client snippets in the tests.
+SYSTEM_PACKAGES=(build-essential python3-dev python3-venv libldap2-dev libsasl2-dev libpq-dev
+                 chromium nodejs curl openssl)
 
 ensure_system_packages() {
     local missing=()
@@ -110,10 +112,10 @@ main() {
         src="$DEFAULT_ODOO_SOURCE"
     fi
     if [ -n "$src" ] && { [ ! -f "$VENV/.odoo_source" ] || [ "$(cat "$VENV/.odoo_source")" != "$src" ] \
-            || [ ! -x "$PY" ]; }; then
+            || [ ! -x "$PY" ] || [ ! -f "$(cat "$VENV/.odoo_tree" 2>/dev/null)/odoo-bin" ]; }; then
         build_venv "$src"
     fi
-    [ -d "$(odoo_tree)/addons/base_automation" ] || die "the Odoo tree $(odoo_tree) is gone; set ODOO_SOURCE to rebuild"
+    [ -d "$(odoo_tree)/addons/base_automation" ] || die "the Odoo tree $(odoo_tree) has no addons/base_automation: set ODOO_SOURCE to an Odoo 19 source tree"
     install_project_packages
     link_addon
 }
