@@ -790,7 +790,17 @@ class _Outcomes:
         if outcome is retry.Outcome.DELIVERED:
             stats["success"] = max(stats["success"] or started, started)
             self.updates.append(
-                (row["id"], "delivered", count, None, status, None, started, token, True)
+                (
+                    row["id"],
+                    "delivered",
+                    count,
+                    None,
+                    status,
+                    None,
+                    started,
+                    token,
+                    True,
+                )
             )
             return
         error = error_text(result)
@@ -800,7 +810,17 @@ class _Outcomes:
             # The endpoint gets disabled; the delivery waits for it in pending.
             stats["gone"] = True
             self.updates.append(
-                (row["id"], "pending", count, self.now, status, error, None, token, True)
+                (
+                    row["id"],
+                    "pending",
+                    count,
+                    self.now,
+                    status,
+                    error,
+                    None,
+                    token,
+                    True,
+                )
             )
             return
         delay = retry.retry_delay(

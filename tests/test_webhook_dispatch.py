@@ -160,9 +160,7 @@ class TestWebhookDispatch(WebhookCase):
         deliveries = self.enqueue(endpoint) | self.enqueue(endpoint)
         self.dispatch()
         self.assertEqual(len(self.receiver.wait_for(2)), 2)
-        self.assertEqual(
-            sorted(deliveries.mapped("state")), ["delivered", "pending"]
-        )
+        self.assertEqual(sorted(deliveries.mapped("state")), ["delivered", "pending"])
         self.assertTrue(endpoint.disabled_at)
         self.assertEqual(endpoint.disabled_reason, "the receiver answered 410 Gone")
         self.dispatch()

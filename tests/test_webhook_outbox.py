@@ -179,7 +179,8 @@ class TestWebhookOutbox(WebhookCase):
         self.assertTrue(private.webhook_endpoint_id.allow_private_network)
         self.assertFalse(public.webhook_endpoint_id.allow_private_network)
         self.assertRecordValues(
-            unusable, [{"webhook_delivery_mode": "immediate", "webhook_endpoint_id": False}]
+            unusable,
+            [{"webhook_delivery_mode": "immediate", "webhook_endpoint_id": False}],
         )
         self.assertEqual(len(logs.output), 2)
         self.assertTrue(logs.output[0].startswith("WARNING"))
