@@ -122,7 +122,15 @@ class IntegrationWebhookDelivery(models.Model):
 
     def action_cancel(self):
         """Gives up on deliveries that are not delivered yet."""
-        if self.filtered(lambda d: d.state == "sending"):
+        # A lease that ran out is nobody's attempt any more (its dispatcher
+        # died, and its endpoint may be disabled, so nobody claims it again).
+        now = fields.Datetime.now()
+        if self.filtered(
+            lambda d: (
+                d.state == "sending"
+                and (not d.lease_expires_at or d.lease_expires_at > now)
+            )
+        ):
             raise UserError(
                 self.env._(
                     "A delivery is being sent right now; cancel it once its attempt "
@@ -131,7 +139,14 @@ class IntegrationWebhookDelivery(models.Model):
             )
         if self.filtered(lambda d: d.state == "delivered"):
             raise UserError(self.env._("Delivered webhooks cannot be cancelled."))
-        self.sudo().write({"state": "cancelled", "next_attempt_at": False})
+        self.sudo().write(
+            {
+                "state": "cancelled",
+                "next_attempt_at": False,
+                "lease_expires_at": False,
+                "lease_token": False,
+            }
+        )
         return True
 
     def action_requeue(self):

@@ -210,6 +210,27 @@ class TestWebhookEndpoint(WebhookCase):
         with self.assertRaisesRegex(UserError, "Only dead or cancelled"):
             delivery.action_requeue()
 
+    def test_cancel_waits_for_an_attempt_under_way_not_for_a_dead_one(self):
+        delivery = self.enqueue(self.make_endpoint("/ok"))
+        delivery.flush_recordset()
+
+        def lease(minutes):
+            self.env.cr.execute(
+                "UPDATE integration_webhook_delivery SET state = 'sending', "
+                "lease_token = 'claimed', lease_expires_at = %s WHERE id = %s",
+                [fields.Datetime.now() + timedelta(minutes=minutes), delivery.id],
+            )
+            delivery.invalidate_recordset()
+
+        lease(2)
+        with self.assertRaisesRegex(UserError, "being sent right now"):
+            delivery.with_user(self.manager).action_cancel()
+        lease(-1)  # its dispatcher died
+        delivery.with_user(self.manager).action_cancel()
+        self.assertRecordValues(
+            delivery, [{"state": "cancelled", "lease_token": False}]
+        )
+
     def test_replay_dead_deliveries_since_a_date(self):
         endpoint = self.make_endpoint("/ok")
         old, recent, alive = (self.enqueue(endpoint) for _ in range(3))
