@@ -289,11 +289,17 @@ class ResUsersApikeys(models.Model):
         """Raises AccessDenied when ``password`` is a key with a policy that
         the RPC controller has not checked for this call. Runs on every
         legacy call, before Odoo's cached credential check."""
-        api_key = self._integration_authenticate(password) if password else None
-        if (
-            api_key is not None
-            and api_key.user_id == uid
-            and not self._integration_legacy_call_checked(api_key)
+        key_id = self._integration_key_id_of(password) if password else None
+        if key_id is None:
+            return
+        api_key = self._integration_key_state(key_id, "rpc")
+        if api_key is None:
+            # The key no longer authenticates (it expired, its user was
+            # archived, ...): Odoo's cache of an earlier check must not
+            # answer for it.
+            raise AccessDenied()
+        if api_key.user_id == uid and not self._integration_legacy_call_checked(
+            api_key
         ):
             raise AccessDenied()
 

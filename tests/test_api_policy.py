@@ -410,6 +410,38 @@ class TestLegacyRpcPolicies(ApiPolicyCase):
             self.xmlrpc(token, "res.partner", "unlink", [self.partner.id])
         self.assertIn("a rule denies it", caught.exception.faultString)
 
+    def test_expired_key_refused_at_once(self):
+        """Odoo caches a successful legacy check per user and password: a
+        key that expires afterwards is refused all the same."""
+        self.partners_policy.allow_legacy_rpc = True
+        token, key = self.make_key(self.partners_policy)
+        domain = [[("id", "=", self.partner.id)]]
+        self.assertEqual(
+            self.xmlrpc(token, "res.partner", "search", *domain), [self.partner.id]
+        )
+        self.env.cr.execute(
+            SQL(
+                "UPDATE res_users_apikeys SET expiration_date = %s WHERE id = %s",
+                datetime.datetime.now() - datetime.timedelta(minutes=1),
+                key.id,
+            )
+        )
+        with mute_logger("odoo.http"), self.assertRaises(xmlrpc.client.Fault) as caught:
+            self.xmlrpc(token, "res.partner", "search", *domain)
+        self.assertEqual(caught.exception.faultCode, 3)  # AccessDenied
+        with mute_logger("odoo.http"):
+            body = self.jsonrpc(
+                "object",
+                "execute_kw",
+                self.env.cr.dbname,
+                self.api_user.id,
+                token,
+                "res.partner",
+                "search_count",
+                [[]],
+            )
+        self.assertEqual(body["error"]["data"]["name"], "odoo.exceptions.AccessDenied")
+
     def test_historical_xmlrpc_refused(self):
         token, _key = self.make_key(self.partners_policy)
         proxy = xmlrpc.client.ServerProxy(
