@@ -1,5 +1,6 @@
 import json
 
+from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import HttpCase, tagged
 
 from .webhook_receiver import WebhookReceiver
@@ -47,3 +48,44 @@ class TestIntegrationTours(HttpCase):
             self.assertEqual(endpoint.timeout, 5)
             got = receiver.wait_for(1)[0]
         self.assertEqual(json.loads(got.body)["_test"], True)
+
+    def test_history_screens(self):
+        """Attempts (list, graph, pivot), the replay of an endpoint's dead
+        deliveries, and refused incoming calls (list, pivot)."""
+        with WebhookReceiver() as receiver:
+            endpoint = self.env["integration.webhook.endpoint"].create(
+                {
+                    "name": "Tour history",
+                    "url": receiver.url("/status/500"),
+                    "allow_private_network": True,
+                    "retry_schedule": "1s",
+                }
+            )
+            delivery = self.env["integration.webhook.delivery"]._enqueue(
+                endpoint, json.dumps({"_model": "res.partner", "_id": 1})
+            )
+            for _attempt in range(2):
+                delivery.sudo().next_attempt_at = "2000-01-01 00:00:00"
+                self.env.flush_all()
+                with self.registry.cursor() as cr:
+                    api.Environment(cr, SUPERUSER_ID, {})[
+                        "integration.webhook.dispatcher"
+                    ]._cron_dispatch()
+                self.env.invalidate_all()
+            self.assertEqual(delivery.state, "dead")
+        self.env["integration.webhook.rejection"].create(
+            {
+                "received_at": fields.Datetime.now(),
+                "reason": "signature",
+                "status_code": 401,
+                "message": "no valid signature",
+                "remote_addr": "203.0.113.7",
+            }
+        )
+        self.start_tour(
+            "/odoo/action-integration_gateway.integration_webhook_attempt_action"
+            "?debug=1",
+            "integration_gateway_history",
+            login="admin",
+        )
+        self.assertRecordValues(delivery, [{"state": "pending", "attempt_count": 0}])
