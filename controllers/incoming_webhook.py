@@ -47,7 +47,14 @@ class IncomingWebhookController(BaseAutomationController):
         except validation.Rejection as rejection:
             return validator._webhook_reject(rule_uuid, rejection, body=call.body)
 
-        payload = accepted.payload if accepted.parsed else get_webhook_request_payload()
+        if accepted.parsed:
+            payload = accepted.payload
+        elif settings.scheme == "none":
+            payload = get_webhook_request_payload()
+        else:
+            # Odoo reads the query string of a body that is not JSON, which
+            # no sender signs: a signed call gives only what was signed.
+            payload = validation.signed_form_payload(call.mimetype, call.body)
         claim = None
         if accepted.message_id:
             messages = request.env["integration.webhook.message"].sudo()

@@ -18,6 +18,7 @@ which carries the HTTP status, a reason code and a message for the sender.
 import functools
 import json
 import re
+import urllib.parse
 from dataclasses import dataclass, field
 
 from jsonschema import Draft202012Validator
@@ -247,6 +248,16 @@ def is_json_type(mimetype):
     mimetype = (mimetype or "").lower()
     kind, _sep, sub = mimetype.partition("/")
     return bool(kind) and (sub == "json" or sub.endswith("+json"))
+
+
+def signed_form_payload(mimetype, body):
+    """The payload of a signed call whose body is not JSON: the fields of a
+    form-encoded body (``application/x-www-form-urlencoded``, as GitHub
+    sends when asked to), nothing for any other type."""
+    if mimetype != "application/x-www-form-urlencoded":
+        return {}
+    text = body.decode("utf-8", "replace")
+    return dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
 
 
 def parse_json(body):

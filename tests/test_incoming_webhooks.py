@@ -487,19 +487,43 @@ class TestIncomingWebhookChecks(WebhookCase):
         )
         self.assertEqual(self._runs(), 0)
 
-    def test_form_body_keeps_core_payload_and_is_signed_as_received(self):
+    def test_signed_form_body_gives_only_what_was_signed(self):
+        """Odoo hands an automation the query string of a body that is not
+        JSON; nobody signs a query string, so a signed call gives the fields
+        of its form body instead."""
         validator = self._validator(
             signature_scheme="github",
             allowed_content_types="application/x-www-form-urlencoded",
             replay_protection=False,
         )
         automation = self._automation(validator)
-        body = urlencode({"payload": json.dumps({"action": "opened"})}).encode()
+        other = self.env["res.partner"].create({"name": "Other", "ref": "OTHER-1"})
+        body = urlencode(
+            {"ref": "ACME-1", "payload": json.dumps({"action": "opened"})}
+        ).encode()
         headers = self._signed(body)
         response = self.url_open(
-            f"/web/hook/{automation.webhook_uuid}?ref=ACME-1",
+            f"/web/hook/{automation.webhook_uuid}?ref=OTHER-1",
             data=body,
             headers={"Content-Type": "application/x-www-form-urlencoded", **headers},
+        )
+        self.assertEqual(response.json(), {"status": "ok"})
+        self.assertEqual(self._runs(), 1)
+        other.invalidate_recordset(["color"])
+        self.assertEqual(other.color, 0, "the unsigned query string was not used")
+
+    def test_unsigned_validator_keeps_cores_payload(self):
+        validator = self._validator(
+            signature_scheme="none",
+            secret=False,
+            allowed_content_types="text/plain",
+            replay_protection=False,
+        )
+        automation = self._automation(validator)
+        response = self.url_open(
+            f"/web/hook/{automation.webhook_uuid}?ref=ACME-1",
+            data=b"ping",
+            headers={"Content-Type": "text/plain"},
         )
         self.assertEqual(response.json(), {"status": "ok"})
         self.assertEqual(self._runs(), 1)

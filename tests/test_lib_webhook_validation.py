@@ -308,3 +308,13 @@ def test_body_excerpt():
     long = wv.body_excerpt(b"x" * 5000)
     assert long == "x" * wv.EXCERPT_BYTES + "…"
     assert wv.body_excerpt(b'{"token": "%s"}' % SECRET.encode(), [SECRET]) == wv.REMOVED
+
+
+def test_signed_form_payload_reads_the_form_body_only():
+    body = b"ref=ACME-1&payload=%7B%22a%22%3A+1%7D&empty="
+    assert wv.signed_form_payload("application/x-www-form-urlencoded", body) == {
+        "ref": "ACME-1",
+        "payload": '{"a": 1}',
+        "empty": "",
+    }
+    assert wv.signed_form_payload("text/plain", b"ref=ACME-1") == {}
