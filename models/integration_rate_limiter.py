@@ -55,7 +55,7 @@ class _Backend:
         self.storage = storage
         self.name = name
         self.down_since = None
-        self.warned_at = 0.0
+        self.warned_at = {}  # consequence -> when it was last logged
 
 
 # One backend per database and Redis URL in each process: Redis clients keep
@@ -161,7 +161,9 @@ class IntegrationRateLimiter(models.AbstractModel):
     * Both return None when there is nothing to decide (no limit), or when
       Redis is unreachable and ``integration_gateway.redis_failure_mode`` is
       ``open`` (the call goes through; this is logged). In mode ``closed``
-      (the default) they raise :class:`RateLimiterUnavailable` (503).
+      (the default) they raise :class:`RateLimiterUnavailable` (503), unless
+      the caller passes ``unavailable`` (the consequence to log): then they
+      return None as in mode ``open``.
     * :func:`lib.ratelimit.decision_headers` gives the response headers of a
       decision; :meth:`_too_many_requests` the 429 exception.
 
@@ -176,16 +178,20 @@ class IntegrationRateLimiter(models.AbstractModel):
         ratelimit.install_postgres(self.env.cr)
 
     @api.model
-    def _hit(self, key, limits, *, cost=1, tally=None):
+    def _hit(self, key, limits, *, cost=1, tally=None, unavailable=None):
         """Counts a call for ``key`` if ``limits`` allow it; see the class.
         ``tally`` names usage counters that get the decision counted
         (``allowed`` or ``refused``) in the same step."""
-        return self._decide(key, limits, cost=cost, consume=True, tally=tally)
+        return self._decide(
+            key, limits, cost=cost, consume=True, tally=tally, unavailable=unavailable
+        )
 
     @api.model
-    def _peek(self, key, limits, *, cost=1):
+    def _peek(self, key, limits, *, cost=1, unavailable=None):
         """Whether a call for ``key`` would be allowed, counting nothing."""
-        return self._decide(key, limits, cost=cost, consume=False)
+        return self._decide(
+            key, limits, cost=cost, consume=False, unavailable=unavailable
+        )
 
     @api.model
     def _count(self, tally, field, amount=1):
@@ -252,7 +258,7 @@ class IntegrationRateLimiter(models.AbstractModel):
         )
 
     @api.model
-    def _decide(self, key, limits, *, cost, consume, tally=None):
+    def _decide(self, key, limits, *, cost, consume, tally=None, unavailable=None):
         if isinstance(limits, str):
             limits = ratelimit.parse_limits(limits)
         if not limits:
@@ -274,6 +280,9 @@ class IntegrationRateLimiter(models.AbstractModel):
         except _redis_errors() as exc:
             if mode == "open":
                 self._unreachable(backend, exc, "calls let through without a limit")
+                return None
+            if unavailable:
+                self._unreachable(backend, exc, unavailable)
                 return None
             self._unreachable(backend, exc, "calls refused (503)")
             raise RateLimiterUnavailable() from exc
@@ -303,8 +312,8 @@ class IntegrationRateLimiter(models.AbstractModel):
         now = time.monotonic()
         if backend.down_since is None:
             backend.down_since = now
-        if now - backend.warned_at >= UNREACHABLE_LOG_INTERVAL:
-            backend.warned_at = now
+        if now - backend.warned_at.get(consequence, 0.0) >= UNREACHABLE_LOG_INTERVAL:
+            backend.warned_at[consequence] = now
             _logger.warning(
                 "Rate limiter: %s is unreachable (%s): %s",
                 backend.name,
@@ -320,7 +329,7 @@ class IntegrationRateLimiter(models.AbstractModel):
                 time.monotonic() - backend.down_since,
             )
             backend.down_since = None
-            backend.warned_at = 0.0
+            backend.warned_at.clear()
 
     @api.autovacuum
     def _gc_rate_limit_windows(self):

@@ -15,6 +15,10 @@ _logger = logging.getLogger(__name__)
 
 AUTH_FAILURE_LIMIT_PARAM = "integration_gateway.auth_failure_limit"
 _BEARER = re.compile(r"^bearer\s+\S", re.IGNORECASE)
+# The guard against key guessing stands aside while its storage is down, so
+# that an outage does not refuse every key, limited or not (the keys' own
+# limits follow the configured failure mode).
+AUTH_GUARD_UNAVAILABLE = "failed API key authentications not limited"
 
 
 class IrHttp(models.AbstractModel):
@@ -133,7 +137,9 @@ class IrHttp(models.AbstractModel):
         limits = cls._integration_auth_failure_limits()
         address = cls._integration_client_address()
         limiter = request.env["integration.rate.limiter"]
-        decision = limiter._peek(f"auth-failure:{address}", limits)
+        decision = limiter._peek(
+            f"auth-failure:{address}", limits, unavailable=AUTH_GUARD_UNAVAILABLE
+        )
         if decision and not decision.allowed:
             raise limiter._too_many_requests(
                 decision,
@@ -147,7 +153,7 @@ class IrHttp(models.AbstractModel):
         limits = cls._integration_auth_failure_limits()
         address = cls._integration_client_address()
         decision = request.env["integration.rate.limiter"]._hit(
-            f"auth-failure:{address}", limits
+            f"auth-failure:{address}", limits, unavailable=AUTH_GUARD_UNAVAILABLE
         )
         if decision and decision.allowed and not decision.remaining:
             _logger.warning(

@@ -289,7 +289,9 @@ class ResUsersApikeys(models.Model):
         """Raises AccessDenied when ``password`` is a key with a policy that
         the RPC controller has not checked for this call. Runs on every
         legacy call, before Odoo's cached credential check."""
-        key_id = self._integration_key_id_of(password) if password else None
+        if not isinstance(password, str) or not password:
+            return  # not a key: Odoo refuses or accepts it as usual
+        key_id = self._integration_key_id_of(password)
         if key_id is None:
             return
         api_key = self._integration_key_state(key_id, "rpc")

@@ -284,10 +284,17 @@ class TestApiRateLimit(ApiKeyMixin, HttpCase):
         params.set_param("integration_gateway.redis_url", DEAD_REDIS % 2)
         with self.assertLogs(LIMITER_LOGGER, "WARNING") as logs:
             response = self.count()
-        self.assertIn("calls refused (503)", logs.output[0])
+        self.assertEqual(len(logs.output), 2, logs.output)
+        self.assertIn("failed API key authentications not limited", logs.output[0])
+        self.assertIn("calls refused (503)", logs.output[1])
         self.assertEqual(response.status_code, 503, response.text)
         self.assertEqual(response.headers["Retry-After"], "5")
         self.assertIn("rate limiter is unavailable", response.json()["message"])
+
+        # A key without a limit is not refused for the outage of a storage it
+        # does not use: only the guard against key guessing asked it.
+        self.policy.rate_limit = False
+        self.assertEqual(self.count().status_code, 200)
 
     def test_redis_down_lets_calls_through_when_open(self):
         params = self.env["ir.config_parameter"].sudo()

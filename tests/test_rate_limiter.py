@@ -109,12 +109,14 @@ class TestRateLimiter(TransactionCase):
         self.params.set_param("integration_gateway.redis_failure_mode", "open")
         with self.assertLogs(LIMITER_LOGGER, "WARNING") as logs:
             self.assertIsNone(self.limiter._hit(self.prefix + "f", "3/minute"))
-            # Once per minute, not once per call.
             self.assertIsNone(self.limiter._hit(self.prefix + "f", "3/minute"))
             self.assertFalse(self.limiter._count(self.prefix + "f", "calls"))
-        self.assertEqual(len(logs.output), 1)
+            self.assertFalse(self.limiter._count(self.prefix + "f", "calls"))
+        # Each consequence once per minute, not once per call.
+        self.assertEqual(len(logs.output), 2, logs.output)
         self.assertIn("let through without a limit", logs.output[0])
         self.assertIn("redis://127.0.0.1:18399/1", logs.output[0])
+        self.assertIn("usage not counted", logs.output[1])
 
     def test_autovacuum_removes_expired_windows(self):
         storage = ratelimit.PostgresStorage(lambda: own_cursor(self.env.cr.dbname))
