@@ -34,6 +34,18 @@ def forget_rate_limits(dbname, counters=None, key_id=None):
             )
 
 
+def run_dispatcher(case):
+    """Runs the webhook dispatcher as its cron does, on a cursor of the
+    test's registry (in an HttpCase, the test server's), with what the test
+    wrote flushed before and its caches invalidated after."""
+    case.env.flush_all()
+    with case.registry.cursor() as cr:
+        api.Environment(cr, SUPERUSER_ID, {})[
+            "integration.webhook.dispatcher"
+        ]._cron_dispatch()
+    case.env.invalidate_all()
+
+
 class ApiKeyMixin:
     """For HttpCase tests calling JSON/2 with real API keys: keys issued the
     way Odoo issues them, whose rate-limit state is removed after the test."""

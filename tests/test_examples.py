@@ -20,12 +20,12 @@ from pathlib import Path
 
 import requests
 
-from odoo import SUPERUSER_ID, api, sql_db
+from odoo import sql_db
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..lib import standard_webhooks
-from .common import ApiKeyMixin, forget_rate_limits
+from .common import ApiKeyMixin, forget_rate_limits, run_dispatcher
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NODE = shutil.which("node") or "node"
@@ -186,12 +186,7 @@ class TestExamples(ApiKeyMixin, HttpCase):
         return self.env["res.partner"].search([("ref", "=", ref)])
 
     def dispatch(self):
-        self.env.flush_all()
-        with self.registry.cursor() as cr:
-            api.Environment(cr, SUPERUSER_ID, {})[
-                "integration.webhook.dispatcher"
-            ]._cron_dispatch()
-        self.env.invalidate_all()
+        run_dispatcher(self)
 
     def deliver_to(self, url, secret, count=1):
         """Queues ``count`` events to ``url``, signed with ``secret``, and

@@ -1,8 +1,9 @@
 import json
 
-from odoo import SUPERUSER_ID, api, fields
+from odoo import fields
 from odoo.tests import HttpCase, tagged
 
+from .common import run_dispatcher
 from .webhook_receiver import WebhookReceiver
 
 
@@ -66,12 +67,7 @@ class TestIntegrationTours(HttpCase):
             )
             for _attempt in range(2):
                 delivery.sudo().next_attempt_at = "2000-01-01 00:00:00"
-                self.env.flush_all()
-                with self.registry.cursor() as cr:
-                    api.Environment(cr, SUPERUSER_ID, {})[
-                        "integration.webhook.dispatcher"
-                    ]._cron_dispatch()
-                self.env.invalidate_all()
+                run_dispatcher(self)
             self.assertEqual(delivery.state, "dead")
         self.env["integration.webhook.rejection"].create(
             {

@@ -11,12 +11,12 @@ from datetime import timedelta
 
 import requests
 
-from odoo import SUPERUSER_ID, api, fields, sql_db
+from odoo import fields, sql_db
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..lib import standard_webhooks
-from .common import ApiKeyMixin, forget_rate_limits
+from .common import ApiKeyMixin, forget_rate_limits, run_dispatcher
 from .test_examples import ORDER, load_example
 from .tour_screenshots import ScreenshotTourCase
 from .webhook_receiver import WebhookReceiver
@@ -68,12 +68,7 @@ class TestScenarioTours(ApiKeyMixin, ScreenshotTourCase):
     def dispatch(self):
         """Runs the dispatcher as its cron does (the test server's cursor
         stands in for the cron's)."""
-        self.env.flush_all()
-        with self.registry.cursor() as cr:
-            api.Environment(cr, SUPERUSER_ID, {})[
-                "integration.webhook.dispatcher"
-            ]._cron_dispatch()
-        self.env.invalidate_all()
+        run_dispatcher(self)
 
     def make_due(self, deliveries):
         """Makes waiting deliveries due now, as if their delay had passed."""
