@@ -79,21 +79,24 @@ _LOCK = "FOR NO KEY UPDATE SKIP LOCKED"
 # The outcome of a batch, on the rows still leased to this dispatcher only:
 # one whose lease ran out may have been claimed again, and its new owner
 # records it.
+# A row released unsent carries neither a status nor an error, and keeps
+# those of its last attempt; one sent without an answer (a timeout) has an
+# error and no status.
 _STORE_OUTCOMES = """
     UPDATE integration_webhook_delivery d
        SET state = v.state,
            attempt_count = v.attempts,
            next_attempt_at = v.due,
-           last_status_code = CASE WHEN v.sent THEN v.status
-                              ELSE d.last_status_code END,
+           last_status_code = CASE WHEN v.status IS NULL AND v.error IS NULL
+                                   THEN d.last_status_code ELSE v.status END,
            last_error = CASE WHEN v.state = 'delivered' THEN NULL
-                        WHEN v.sent THEN v.error ELSE d.last_error END,
+                        ELSE COALESCE(v.error, d.last_error) END,
            delivered_at = v.delivered_at,
            lease_expires_at = NULL,
            lease_token = NULL,
            write_date = %(now)s
       FROM (VALUES %(values)s)
-        AS v(id, state, attempts, due, status, error, delivered_at, token, sent)
+        AS v(id, state, attempts, due, status, error, delivered_at, token)
      WHERE d.id = v.id AND d.lease_token = v.token
 """
 
@@ -528,8 +531,7 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
             )
         values = SQL(", ").join(
             SQL(
-                "(%s, %s, %s, %s::timestamp, %s::int, %s::varchar, %s::timestamp, %s,"
-                " %s)",
+                "(%s, %s, %s, %s::timestamp, %s::int, %s::varchar, %s::timestamp, %s)",
                 *update,
             )
             for update in outcomes.updates
@@ -767,7 +769,7 @@ class _Outcomes:
         if not result.sent:
             state = "retrying" if count else "pending"
             self.updates.append(
-                (row["id"], state, count, self.now, None, None, None, token, False)
+                (row["id"], state, count, self.now, None, None, None, token)
             )
             return
         endpoint_id = row["endpoint_id"]
@@ -790,17 +792,7 @@ class _Outcomes:
         if outcome is retry.Outcome.DELIVERED:
             stats["success"] = max(stats["success"] or started, started)
             self.updates.append(
-                (
-                    row["id"],
-                    "delivered",
-                    count,
-                    None,
-                    status,
-                    None,
-                    started,
-                    token,
-                    True,
-                )
+                (row["id"], "delivered", count, None, status, None, started, token)
             )
             return
         error = error_text(result)
@@ -810,17 +802,7 @@ class _Outcomes:
             # The endpoint gets disabled; the delivery waits for it in pending.
             stats["gone"] = True
             self.updates.append(
-                (
-                    row["id"],
-                    "pending",
-                    count,
-                    self.now,
-                    status,
-                    error,
-                    None,
-                    token,
-                    True,
-                )
+                (row["id"], "pending", count, self.now, status, error, None, token)
             )
             return
         delay = retry.retry_delay(
@@ -828,12 +810,12 @@ class _Outcomes:
         )
         if delay is None:
             self.updates.append(
-                (row["id"], "dead", count, None, status, error, None, token, True)
+                (row["id"], "dead", count, None, status, error, None, token)
             )
         else:
             due = self.now + timedelta(seconds=delay)
             self.updates.append(
-                (row["id"], "retrying", count, due, status, error, None, token, True)
+                (row["id"], "retrying", count, due, status, error, None, token)
             )
 
 
