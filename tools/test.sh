@@ -21,7 +21,7 @@ STEP_START=$SECONDS
 
 "$REPO_ROOT/tools/setup.sh"
 ensure_postgres
-write_odoo_config "$CONF" 8169
+write_odoo_config "$CONF" "${IG_TEST_PORT:-8169}"
 step "set-up done"
 
 cd "$REPO_ROOT"
