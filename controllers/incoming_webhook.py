@@ -59,7 +59,7 @@ class IncomingWebhookController(BaseAutomationController):
         if accepted.message_id:
             messages = request.env["integration.webhook.message"].sudo()
             claim = messages._claim(
-                validator.id, accepted.message_id, settings.replay_window
+                automation.id, validator.id, accepted.message_id, settings.replay_window
             )
             if not claim:
                 # The sender retries a message it could not see acknowledged:

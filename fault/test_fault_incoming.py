@@ -1,14 +1,19 @@
 """A validated incoming webhook under a flood of bad calls: malformed,
-forged, replayed, oversized and wrongly typed requests, sent concurrently to
-four worker processes. None of them runs the automation, none gets a 500,
-and every one is recorded with its reason."""
+forged, replayed, oversized and wrongly typed requests, bodies framed by a
+transfer coding in any case, NUL bytes, timestamps of hundreds of digits,
+message ids longer than an index entry and deeply nested JSON, sent
+concurrently to four worker processes. None of them runs the automation,
+none gets a 500, and every one is recorded with its reason (repeated
+refusals counted on one record)."""
 
+import base64
 import collections
 import concurrent.futures
 import functools
 import http.client
 import importlib.util
 import json
+import os
 import time
 import uuid
 
@@ -69,7 +74,7 @@ result = {"uuid": automation.webhook_uuid, "secret": secret,
 COUNTS = """
 runs = env["res.partner.category"].search_count([("name", "=", "fault run")])
 rejections = env["integration.webhook.rejection"]._read_group(
-    [("validator_ref", "=", args[0])], ["reason"], ["__count"])
+    [("validator_ref", "=", args[0])], ["reason"], ["count:sum"])
 result = {"runs": runs, "rejections": dict(rejections)}
 """
 
@@ -97,22 +102,23 @@ class Sender:
         self.secret = secret
         self.other_secret = sw.generate_secret()
 
-    def signed(self, body, secret=None, timestamp=None, content_type=None):
-        msg_id = f"msg_{uuid.uuid4().hex}"
+    def signed(self, body, secret=None, timestamp=None, content_type=None, msg_id=None):
+        msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
         headers = sw.sign_headers([secret or self.secret], msg_id, body, timestamp)
         headers["Content-Type"] = content_type or "application/json"
         return headers, body
 
-    def send(self, headers, body, chunked=False):
-        """Posts one call; (status, JSON answer or None)."""
+    def send(self, headers, body, coding=None):
+        """Posts one call, its body framed by the transfer coding ``coding``
+        when given; (status, JSON answer or None)."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
             headers = {**headers, "X-Odoo-Database": self.db, "Connection": "close"}
-            if chunked:
+            if coding:
                 connection.putrequest("POST", self.path)
                 for name, value in headers.items():
                     connection.putheader(name, value)
-                connection.putheader("Transfer-Encoding", "chunked")
+                connection.putheader("Transfer-Encoding", coding)
                 connection.endheaders()
                 connection.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
             else:
@@ -132,12 +138,55 @@ def _valid_body(n):
     return json.dumps({"ref": "FAULT-1", "amount": n}).encode()
 
 
+def _forged(body, **headers):
+    """Headers of a call that no secret signed."""
+    return {
+        "Content-Type": "application/json",
+        "webhook-id": f"msg_{uuid.uuid4().hex}",
+        "webhook-timestamp": str(int(time.time())),
+        "webhook-signature": "v1,AAAA",
+        **headers,
+    }, body
+
+
 def _bad_calls(sender, count):
     """``count`` bad calls, cycling through the kinds: (kind, expected
     status, expected recorded reason, a callable making its headers and
-    body, chunked). Calls are signed when sent: their timestamps must be
-    within the validator's tolerance, unless stale on purpose."""
+    body, transfer coding). Calls are signed when sent: their timestamps
+    must be within the validator's tolerance, unless stale on purpose."""
     kinds = [
+        (
+            "NUL in a signed body",
+            400,
+            "not_json",
+            lambda n: sender.signed(b'{"ref": "FAULT-1\x00", "amount": 1}'),
+        ),
+        (
+            "NUL in a forged body",
+            401,
+            "signature",
+            lambda n: _forged(b'{"ref": "\x00"}'),
+        ),
+        (
+            "timestamp of 400 digits",
+            401,
+            "signature",
+            lambda n: _forged(_valid_body(n), **{"webhook-timestamp": "9" * 400}),
+        ),
+        (
+            "message id of 6 kB",
+            400,
+            "message_id",
+            lambda n: sender.signed(
+                _valid_body(n), msg_id=base64.b64encode(os.urandom(4500)).decode()
+            ),
+        ),
+        (
+            "JSON nested 500 levels",
+            400,
+            "too_deep",
+            lambda n: sender.signed(b"[" * 500 + b"]" * 500),
+        ),
         ("malformed JSON", 400, "not_json", lambda n: sender.signed(b'{"ref": "FA')),
         (
             "invalid UTF-8",
@@ -215,20 +264,23 @@ def _bad_calls(sender, count):
             lambda n: sender.signed(json.dumps({"ref": "FAULT-1"}).encode()),
         ),
     ]
+    codings = ("chunked", "Chunked", "CHUNKED")
     calls = []
-    for n in range(count - 1):
+    for n in range(count - len(codings)):
         kind, status, reason, make = kinds[n % len(kinds)]
-        calls.append((kind, status, reason, functools.partial(make, n), False))
-    # A chunked body announces no size: refused before it is read.
-    calls.append(
-        (
-            "chunked, no Content-Length",
-            411,
-            "length_required",
-            lambda: sender.signed(_valid_body(0)),
-            True,
+        calls.append((kind, status, reason, functools.partial(make, n), None))
+    # A chunked body announces no size, whatever the case of its coding:
+    # refused before it is read.
+    for coding in codings:
+        calls.append(
+            (
+                f"{coding}, no Content-Length",
+                411,
+                "length_required",
+                lambda: sender.signed(_valid_body(0)),
+                coding,
+            )
         )
-    )
     return calls
 
 
@@ -256,13 +308,13 @@ def test_bad_calls_run_nothing_and_are_all_recorded(shared_gateway, figures):
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(IN_FLIGHT) as pool:
         answers = list(
-            pool.map(lambda call: sender.send(*call[3](), chunked=call[4]), calls)
+            pool.map(lambda call: sender.send(*call[3](), coding=call[4]), calls)
         )
     # The same signed messages, captured and replayed once their timestamp
     # is out of tolerance.
     time.sleep(max(0, signed_at + TOLERANCE + 1 - time.monotonic()))
     for headers, body in originals:
-        calls.append(("replayed later", 401, "signature", None, False))
+        calls.append(("replayed later", 401, "signature", None, None))
         answers.append(sender.send(headers, body))
     elapsed = time.monotonic() - started
 

@@ -9,6 +9,7 @@ Secrets are written ``whsec_<base64 of the key bytes>``.
 import base64
 import hashlib
 import hmac
+import re
 import secrets as _secrets
 import time
 
@@ -16,6 +17,13 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 SECRET_BYTES = 32  # 256-bit keys, as long as the HMAC-SHA256 output
 DEFAULT_TOLERANCE = 5 * 60  # seconds a timestamp may be off, either way
 SIGNATURE_VERSION = "v1"
+# A sender signs with its current secret and, while it rotates, one or two
+# more: a header with more signatures than this is refused before any is
+# computed.
+MAX_SIGNATURES = 16
+# Unix seconds are 10 digits until the year 2286; longer numbers are not a
+# time (and a few hundred digits overflow a float when compared with now).
+_UNIX_TIME = re.compile(r"[0-9]{1,12}")
 
 
 class SignatureError(ValueError):
@@ -41,12 +49,33 @@ def decode_secret(secret):
 
 
 def _to_bytes(body):
-    return body.encode() if isinstance(body, str) else bytes(body)
+    # surrogatepass: a value that is not valid text fails to match rather
+    # than raising.
+    return (
+        body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
+    )
+
+
+def parse_timestamp(value, name="webhook-timestamp"):
+    """The Unix time written in ``value`` (decimal digits only); raises
+    SignatureError saying that ``name`` is not a Unix time.
+
+    >>> parse_timestamp("1700000000")
+    1700000000
+    >>> parse_timestamp("9" * 400)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ...
+    SignatureError: webhook-timestamp is not a Unix time
+    """
+    value = (value or "").strip()
+    if not _UNIX_TIME.fullmatch(value):
+        raise SignatureError(f"{name} is not a Unix time")
+    return int(value)
 
 
 def sign(secret, msg_id, timestamp, body):
     """Returns the ``v1,<base64>`` signature of one message."""
-    content = b"%s.%d.%s" % (msg_id.encode(), int(timestamp), _to_bytes(body))
+    content = b"%s.%d.%s" % (_to_bytes(msg_id), int(timestamp), _to_bytes(body))
     digest = hmac.new(decode_secret(secret), content, hashlib.sha256).digest()
     return f"{SIGNATURE_VERSION},{base64.b64encode(digest).decode()}"
 
@@ -76,14 +105,17 @@ def verify(secrets, headers, body, tolerance=DEFAULT_TOLERANCE, now=None):
         raise SignatureError(
             "missing webhook-id, webhook-timestamp or webhook-signature header"
         )
-    try:
-        timestamp = int(timestamp)
-    except ValueError as exc:
-        raise SignatureError("webhook-timestamp is not a Unix time") from exc
+    timestamp = parse_timestamp(timestamp)
     check_timestamp(timestamp, tolerance, now)
+    parts = received.split()
+    if len(parts) > MAX_SIGNATURES:
+        raise SignatureError(
+            f"webhook-signature has {len(parts)} signatures; at most "
+            f"{MAX_SIGNATURES} are accepted"
+        )
     candidates = [
         part.split(",", 1)[1]
-        for part in received.split()
+        for part in parts
         if part.startswith(SIGNATURE_VERSION + ",")
     ]
     for secret in secrets:
@@ -92,8 +124,7 @@ def verify(secrets, headers, body, tolerance=DEFAULT_TOLERANCE, now=None):
         # bytes, so that a forged header with odd characters fails instead
         # of raising.
         if any(
-            hmac.compare_digest(expected.encode(), c.encode("utf-8", "replace"))
-            for c in candidates
+            hmac.compare_digest(expected.encode(), _to_bytes(c)) for c in candidates
         ):
             return msg_id
     raise SignatureError("no signature matches")

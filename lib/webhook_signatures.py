@@ -29,7 +29,12 @@ import time
 from dataclasses import dataclass
 
 from . import standard_webhooks
-from .standard_webhooks import SignatureError, check_timestamp
+from .standard_webhooks import (
+    MAX_SIGNATURES,
+    SignatureError,
+    check_timestamp,
+    parse_timestamp,
+)
 
 __all__ = [
     "SCHEMES",
@@ -133,16 +138,21 @@ def verify_stripe(secrets, headers, body, tolerance=DEFAULT_TOLERANCE, now=None)
     as given (not decoded). Returns the signed timestamp.
     """
     timestamp, signatures = None, []
-    for item in _header(headers, STRIPE_HEADER).split(","):
+    items = _header(headers, STRIPE_HEADER).split(",")
+    if len(items) > MAX_SIGNATURES + 1:
+        raise SignatureError(
+            f"{STRIPE_HEADER} has {len(items)} entries; at most "
+            f"{MAX_SIGNATURES} signatures are accepted"
+        )
+    for item in items:
         key, _sep, value = item.strip().partition("=")
         if key == "t":
             timestamp = value
         elif key == "v1":
             signatures.append(value)
-    try:
-        timestamp = int(timestamp)
-    except (TypeError, ValueError) as exc:
-        raise SignatureError(f"{STRIPE_HEADER} has no t=<Unix time>") from exc
+    if timestamp is None:
+        raise SignatureError(f"{STRIPE_HEADER} has no t=<Unix time>")
+    timestamp = parse_timestamp(timestamp, f"the {STRIPE_HEADER} timestamp (t=)")
     if not signatures:
         raise SignatureError(f"{STRIPE_HEADER} has no v1 signature")
     check_timestamp(timestamp, tolerance, now)

@@ -8,7 +8,7 @@ first, and stops at the first failure:
 2. once the body is read (``check_message``): the source network, the rate
    limit (a callable given by the caller), the signature and its timestamp,
    the JSON body (only for JSON content types, or when a schema is set), and
-   the JSON Schema.
+   the nesting depth of a JSON body, the JSON Schema, and the message id.
 
 The last check, whether the message was already processed, needs the
 database and belongs to the caller. A refused call raises ``Rejection``,
@@ -26,6 +26,12 @@ from jsonschema.exceptions import SchemaError
 
 from . import networks as _networks
 from . import webhook_signatures as signatures
+from .webhook_input import (
+    MAX_JSON_DEPTH,
+    json_depth_exceeds,
+    message_id_problem,
+    printable,
+)
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: far above any sender's event
 DEFAULT_REPLAY_WINDOW = 24 * 3600  # seconds: the retry span of most senders
@@ -46,6 +52,8 @@ STATUS = {
     "signature": 401,
     "not_json": 400,
     "no_message_id": 400,
+    "message_id": 400,
+    "too_deep": 400,
     "schema": 422,
 }
 
@@ -122,7 +130,8 @@ class Settings:
 
     def check_transport(self, content_length, mimetype, *, chunked=False):
         """Size and content type, from the headers only: the body is not
-        read. ``chunked`` is a body sent without ``Content-Length``."""
+        read. ``chunked`` is a body sent with a transfer coding (see
+        ``webhook_input.has_transfer_coding``)."""
         check_size(content_length, self.max_body_bytes, chunked=chunked)
         check_content_type(mimetype, self.content_types)
 
@@ -137,6 +146,8 @@ class Settings:
         check_signature(self, call.headers, call.body, now=now)
         parsed = bool(self.schema) or is_json_type(call.mimetype)
         payload = parse_json(call.body) if parsed else None
+        if parsed:
+            check_depth(payload)
         if self.schema:
             check_schema(compile_schema(self.schema), payload)
         message_id = None
@@ -150,6 +161,9 @@ class Settings:
                     "no_message_id",
                     f"the message has no id ({where}) to recognise its retries by",
                 )
+            problem = message_id_problem(message_id)
+            if problem:
+                raise Rejection("message_id", problem)
         return Accepted(payload=payload, parsed=parsed, message_id=message_id)
 
 
@@ -169,13 +183,16 @@ class Call:
 def check_size(content_length, max_bytes, *, chunked=False):
     """Refuses a body announced larger than ``max_bytes``, before reading it.
 
-    A chunked body announces no size; it could only be measured by reading
-    it, so it is refused with 411 and the sender asked for a Content-Length.
+    A body sent with a transfer coding (``chunked``, in any case)
+    announces no size, whatever its ``Content-Length`` says; it could only
+    be measured by reading it, so it is refused with 411 and the sender
+    asked for a Content-Length.
     """
-    if chunked and content_length is None:
+    if chunked:
         raise Rejection(
             "length_required",
-            "send the body with a Content-Length header; chunked bodies are refused",
+            "send the body with a Content-Length header; bodies sent with a "
+            "transfer coding (chunked) are refused",
         )
     if content_length is not None and content_length > max_bytes:
         raise Rejection(
@@ -260,6 +277,15 @@ def signed_form_payload(mimetype, body):
     return dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
 
 
+def check_depth(payload, limit=MAX_JSON_DEPTH):
+    """Refuses JSON nested deeper than ``limit`` levels, before a recursive
+    schema is checked against it."""
+    if json_depth_exceeds(payload, limit):
+        raise Rejection(
+            "too_deep", f"the body nests objects and arrays deeper than {limit} levels"
+        )
+
+
 def parse_json(body):
     try:
         return json.loads(body)
@@ -326,13 +352,28 @@ def schema_errors(validator, payload, limit=MAX_SCHEMA_ERRORS):
     """The first ``limit`` errors of ``payload`` against ``validator``, each
     ``{"path": <JSON pointer>, "message": ...}``."""
     errors = []
-    for error in validator.iter_errors(payload):
-        message = error.message
-        if len(message) > MAX_ERROR_MESSAGE:
-            message = message[: MAX_ERROR_MESSAGE - 1] + "…"
-        errors.append({"path": json_pointer(error.absolute_path), "message": message})
-        if len(errors) >= limit:
-            break
+    try:
+        for error in validator.iter_errors(payload):
+            message = error.message
+            if len(message) > MAX_ERROR_MESSAGE:
+                message = message[: MAX_ERROR_MESSAGE - 1] + "…"
+            errors.append(
+                {"path": json_pointer(error.absolute_path), "message": message}
+            )
+            if len(errors) >= limit:
+                break
+    except RecursionError as exc:
+        # A schema that recurses deeper than Python allows, even within the
+        # nesting limit.
+        raise Rejection(
+            "too_deep", "the body nests too deeply to be checked against the schema"
+        ) from exc
+    except OverflowError as exc:
+        # An integer of hundreds of digits compared with a float keyword
+        # (multipleOf: 0.01).
+        raise Rejection(
+            "schema", f"a number in the body is too large for the schema: {exc}"
+        ) from exc
     return errors
 
 
@@ -372,7 +413,7 @@ def recorded_headers(headers, secrets=(), extra_names=()):
             value = REMOVED
         elif len(value) > MAX_HEADER_VALUE:
             value = value[: MAX_HEADER_VALUE - 1] + "…"
-        recorded[name] = value
+        recorded[printable(name)] = printable(value)
     return recorded
 
 
@@ -384,4 +425,5 @@ def body_excerpt(body, secrets=(), limit=EXCERPT_BYTES):
     text = bytes(body[:limit]).decode("utf-8", "replace")
     if any(secret and secret in text for secret in secrets):
         return REMOVED
-    return text + ("…" if len(body) > limit else "")
+    # PostgreSQL refuses NUL in text.
+    return printable(text) + ("…" if len(body) > limit else "")

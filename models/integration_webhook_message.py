@@ -10,7 +10,8 @@ class IntegrationWebhookMessage(models.Model):
     A validator with replay protection claims the id in the transaction
     that runs the automation: the claim is kept only if that transaction
     commits, and a concurrent call with the same id waits on the unique key
-    until it knows whether the first one succeeded.
+    until it knows whether the first one succeeded. Ids are remembered per
+    automation: automations sharing a validator each run a message once.
     """
 
     _name = "integration.webhook.message"
@@ -24,28 +25,36 @@ class IntegrationWebhookMessage(models.Model):
         ondelete="cascade",
         readonly=True,
     )
+    # Not required in the database: ids remembered per validator before
+    # this field existed have none, and expire with their window.
+    automation_id = fields.Many2one(
+        "base.automation", ondelete="cascade", readonly=True
+    )
     message_id = fields.Char(required=True, readonly=True)
     received_at = fields.Datetime(required=True, readonly=True, index=True)
 
     _message_unique = models.Constraint(
-        "UNIQUE (validator_id, message_id)",
-        "A message id is remembered once per validator.",
+        "UNIQUE (automation_id, message_id)",
+        "A message id is remembered once per automation.",
     )
 
     @api.model
-    def _claim(self, validator_id, message_id, window):
-        """Claims ``message_id`` for ``validator_id``, unless it was already
-        processed less than ``window`` seconds ago. Returns the claim's row
-        id, or None for a duplicate."""
+    def _claim(self, automation_id, validator_id, message_id, window):
+        """Claims ``message_id`` for ``automation_id`` (checked by
+        ``validator_id``), unless that automation already processed it less
+        than ``window`` seconds ago. Returns the claim's row id, or None for
+        a duplicate."""
         self.env.cr.execute(
             SQL(
-                "INSERT INTO %(table)s AS m (validator_id, message_id, received_at)"
-                " VALUES (%(validator)s, %(message)s, %(now)s)"
-                " ON CONFLICT (validator_id, message_id) DO UPDATE"
+                "INSERT INTO %(table)s AS m"
+                " (automation_id, validator_id, message_id, received_at)"
+                " VALUES (%(automation)s, %(validator)s, %(message)s, %(now)s)"
+                " ON CONFLICT (automation_id, message_id) DO UPDATE"
                 " SET received_at = EXCLUDED.received_at"
                 " WHERE m.received_at < %(now)s - make_interval(secs => %(window)s)"
                 " RETURNING m.id",
                 table=SQL.identifier(self._table),
+                automation=automation_id,
                 validator=validator_id,
                 message=message_id,
                 now=self.env.cr.now(),

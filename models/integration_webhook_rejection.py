@@ -4,8 +4,11 @@ from datetime import timedelta
 
 import psycopg2
 
-from odoo import api, fields, models, sql_db
+from odoo import api, fields, models
 from odoo.tools import SQL
+
+from ..lib import webhook_input
+from .integration_rate_limiter import own_cursor
 
 _logger = logging.getLogger(__name__)
 
@@ -21,6 +24,12 @@ class IntegrationWebhookRejection(models.Model):
     transaction. For the same reason it has no foreign key: the validator
     and automation are referred to by id and name, and stay readable after
     either is deleted.
+
+    Refusals of the same webhook, from the same source, for the same
+    reason, within the same window of ``webhook_input.AGGREGATION_WINDOW``
+    seconds are counted on one record (``count``), which keeps what the
+    first one said and sent: a caller repeating a bad call cannot grow the
+    table by more than one record per window.
     """
 
     _name = "integration.webhook.rejection"
@@ -39,6 +48,8 @@ class IntegrationWebhookRejection(models.Model):
             ("signature", "Signature refused"),
             ("not_json", "Body is not JSON"),
             ("no_message_id", "No message id"),
+            ("message_id", "Message id not accepted"),
+            ("too_deep", "Body nested too deeply"),
             ("schema", "Schema mismatch"),
         ],
         required=True,
@@ -66,6 +77,26 @@ class IntegrationWebhookRejection(models.Model):
     )
     body_excerpt = fields.Text(
         readonly=True, help="The start of the body, when it was read."
+    )
+    count = fields.Integer(
+        string="Calls",
+        default=1,
+        readonly=True,
+        help="Calls refused for this reason from this source within the "
+        "window; the record shows the first of them.",
+    )
+    last_received_at = fields.Datetime(
+        string="Last Received", readonly=True, help="When the last of them came."
+    )
+    source = fields.Char(
+        readonly=True,
+        help="What repeated refusals are counted by: the client's address, or "
+        "its /64 network for IPv6.",
+    )
+    window_start = fields.Datetime(readonly=True)
+
+    _aggregation_unique = models.UniqueIndex(
+        "(webhook_uuid, validator_ref, source, reason, window_start)"
     )
 
     def _compute_validator_id(self):
@@ -118,24 +149,48 @@ class IntegrationWebhookRejection(models.Model):
             "request_headers": json.dumps(headers, indent=1, ensure_ascii=False),
             "body_excerpt": body_excerpt or None,
         }
-        query = SQL(
-            "INSERT INTO %s (%s) VALUES %s",
-            SQL.identifier(self._table),
-            SQL(", ").join(SQL.identifier(name) for name in values),
-            tuple(values.values()),
-        )
+        query = self._aggregated_insert(values)
         try:
             # Its own connection, committed on leaving the block: the
             # request's transaction is rolled back after a refusal, and
-            # the record of the refusal must stay.
-            with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            # the record of the refusal must stay. At READ COMMITTED, so
+            # that a record another worker just made is counted on rather
+            # than failing to serialize.
+            with own_cursor(self.env.cr.dbname) as cr:
                 cr.execute(query)
-        except psycopg2.Error:
+        except (psycopg2.Error, ValueError):
             _logger.exception(
                 "could not record the refused call to webhook %s (%s)",
                 webhook_uuid,
                 rejection.reason,
             )
+
+    def _aggregated_insert(self, values):
+        """The statement that records a refusal of ``values``: a new record,
+        or one more call counted on the record of its webhook, source and
+        reason in the current window. One statement, so that workers
+        recording at once neither lose a count nor make two records."""
+        now = values["received_at"]
+        values = {
+            name: webhook_input.printable(value) if isinstance(value, str) else value
+            for name, value in values.items()
+        }
+        values.update(
+            count=1,
+            last_received_at=now,
+            source=webhook_input.aggregation_source(values["remote_addr"] or ""),
+            window_start=webhook_input.aggregation_window(now),
+        )
+        return SQL(
+            "INSERT INTO %(table)s AS r (%(columns)s) VALUES %(values)s"
+            " ON CONFLICT (webhook_uuid, validator_ref, source, reason, window_start)"
+            " DO UPDATE SET count = r.count + 1,"
+            " last_received_at = EXCLUDED.last_received_at,"
+            " write_date = EXCLUDED.write_date",
+            table=SQL.identifier(self._table),
+            columns=SQL(", ").join(SQL.identifier(name) for name in values),
+            values=tuple(values.values()),
+        )
 
     @api.autovacuum
     def _gc_old_rejections(self):

@@ -1,10 +1,12 @@
+import io
+
 from werkzeug.exceptions import abort
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 from odoo.http import request
 
-from ..lib import networks, ratelimit, standard_webhooks
+from ..lib import networks, ratelimit, standard_webhooks, webhook_input
 from ..lib import webhook_signatures as signatures
 from ..lib import webhook_validation as validation
 from .constraints import check_parsed
@@ -365,7 +367,9 @@ class IntegrationWebhookValidator(models.Model):
         if not validator:
             return
         httprequest = request.httprequest
-        chunked = "chunked" in (httprequest.headers.get("Transfer-Encoding") or "")
+        chunked = webhook_input.has_transfer_coding(
+            httprequest.headers.get("Transfer-Encoding")
+        )
         try:
             settings.check_transport(
                 httprequest.content_length, httprequest.mimetype, chunked=chunked
@@ -373,7 +377,29 @@ class IntegrationWebhookValidator(models.Model):
         except validation.Rejection as rejection:
             abort(validator._webhook_reject(webhook_uuid, rejection))
         httprequest.max_content_length = settings.max_body_bytes
-        httprequest.get_data()
+        validator._webhook_read_body(webhook_uuid, settings)
+
+    def _webhook_read_body(self, webhook_uuid, settings):
+        """Reads the body of the current request, no more than
+        ``settings.max_body_bytes`` whatever its framing, and keeps it for
+        the dispatcher and the controller; a longer body is refused with
+        413 without being read to its end."""
+        self.ensure_one()
+        # Werkzeug reads a body whose server decoded its framing to its end,
+        # whatever max_content_length says: the bound is applied here, on
+        # werkzeug's own request, which Odoo's does not expose.
+        wrapped = request.httprequest._HTTPRequest__wrapped
+        try:
+            body = webhook_input.read_capped(wrapped.stream, settings.max_body_bytes)
+        except webhook_input.BodyTooLarge as exc:
+            rejection = validation.Rejection(
+                "too_large",
+                f"the body is longer than {exc.limit} bytes, the most this "
+                "webhook accepts",
+            )
+            abort(self._webhook_reject(webhook_uuid, rejection))
+        wrapped.stream = io.BytesIO(body)
+        request.httprequest.get_data()
 
     def _webhook_reject(self, webhook_uuid, rejection, *, body=b""):
         """Records ``rejection`` and returns its JSON answer."""

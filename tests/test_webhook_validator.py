@@ -173,11 +173,23 @@ class TestWebhookValidator(TransactionCase):
 
     def test_expired_messages_are_forgotten(self):
         validator = self._create(replay_window=1)
+        automation = self.env["base.automation"].create(
+            {
+                "name": "Hook",
+                "model_id": self.env["ir.model"]._get("res.partner").id,
+                "trigger": "on_webhook",
+                "webhook_validator_id": validator.id,
+            }
+        )
         messages = self.env["integration.webhook.message"]
-        claim = messages._claim(validator.id, "m-1", 3600)
+
+        def claim_id(message_id):
+            return messages._claim(automation.id, validator.id, message_id, 3600)
+
+        claim = claim_id("m-1")
         self.assertTrue(claim)
-        self.assertIsNone(messages._claim(validator.id, "m-1", 3600))
-        self.assertTrue(messages._claim(validator.id, "m-2", 3600))
+        self.assertIsNone(claim_id("m-1"))
+        self.assertTrue(claim_id("m-2"))
         self.env.cr.execute(
             "UPDATE integration_webhook_message"
             " SET received_at = received_at - interval '61 minutes' WHERE id = %s",
@@ -188,7 +200,7 @@ class TestWebhookValidator(TransactionCase):
             messages.search([("validator_id", "=", validator.id)]).mapped("message_id"),
             ["m-2"],
         )
-        self.assertTrue(messages._claim(validator.id, "m-1", 3600))
+        self.assertTrue(claim_id("m-1"))
 
 
 @tagged("post_install", "-at_install")
@@ -208,22 +220,39 @@ class TestConcurrentDeliveries(TransactionCase):
                 " RETURNING id"
             )
             self.validator_id = cr.fetchone()[0]
+            # Message ids are remembered per automation; written in SQL, as
+            # creating one through the ORM would reload the registry.
+            cr.execute(
+                "INSERT INTO base_automation (name, model_id, trigger,"
+                ' webhook_validator_id) SELECT \'{"en_US": "Concurrent"}\','
+                " id, 'on_webhook', %s FROM ir_model WHERE model = 'res.partner'"
+                " RETURNING id",
+                [self.validator_id],
+            )
+            self.automation_id = cr.fetchone()[0]
         self.addCleanup(self._delete_validator)
 
     def _delete_validator(self):
         with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
             cr.execute(
+                "DELETE FROM base_automation WHERE id = %s", [self.automation_id]
+            )
+            cr.execute(
                 "DELETE FROM integration_webhook_validator WHERE id = %s",
                 [self.validator_id],
             )
+
+    def _claim(self, cr):
+        return self.env(cr=cr)["integration.webhook.message"]._claim(
+            self.automation_id, self.validator_id, "same", 3600
+        )
 
     def _claim_in_thread(self, cr):
         result = {}
 
         def claim():
-            messages = self.env(cr=cr)["integration.webhook.message"]
             try:
-                result["claim"] = messages._claim(self.validator_id, "same", 3600)
+                result["claim"] = self._claim(cr)
             except SerializationFailure as exc:
                 result["error"] = exc
 
@@ -236,26 +265,19 @@ class TestConcurrentDeliveries(TransactionCase):
     def test_second_delivery_waits_and_finds_the_message_processed(self):
         db = sql_db.db_connect(self.env.cr.dbname)
         with db.cursor() as first, db.cursor() as second:
-            self.assertTrue(
-                self.env(cr=first)["integration.webhook.message"]._claim(
-                    self.validator_id, "same", 3600
-                )
-            )
+            self.assertTrue(self._claim(first))
             thread, result = self._claim_in_thread(second)
             first.commit()
             thread.join(10)
             # Odoo answers this error by running the request again.
             self.assertIsInstance(result.get("error"), SerializationFailure)
             second.rollback()
-            messages = self.env(cr=second)["integration.webhook.message"]
-            self.assertIsNone(messages._claim(self.validator_id, "same", 3600))
+            self.assertIsNone(self._claim(second))
 
     def test_second_delivery_runs_when_the_first_failed(self):
         db = sql_db.db_connect(self.env.cr.dbname)
         with db.cursor() as first, db.cursor() as second:
-            claim = self.env(cr=first)["integration.webhook.message"]._claim(
-                self.validator_id, "same", 3600
-            )
+            claim = self._claim(first)
             thread, result = self._claim_in_thread(second)
             self.env(cr=first)["integration.webhook.message"]._release(claim)
             first.commit()
