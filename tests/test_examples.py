@@ -172,15 +172,16 @@ class TestExamples(ApiKeyMixin, HttpCase):
             )
 
     def rejections(self, automation):
-        """The reasons of the calls refused, committed on connections of
-        their own (the test's transaction does not see them)."""
+        """The reasons of the calls refused, one per call (repeated refusals
+        are counted on one record), committed on connections of their own
+        (the test's transaction does not see them)."""
         with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
             cr.execute(
-                "SELECT reason FROM integration_webhook_rejection"
+                "SELECT reason, count FROM integration_webhook_rejection"
                 " WHERE webhook_uuid = %s ORDER BY reason",
                 [automation.webhook_uuid],
             )
-            return [reason for (reason,) in cr.fetchall()]
+            return [reason for reason, count in cr.fetchall() for _n in range(count)]
 
     def ordered(self, ref="SO-1042"):
         return self.env["res.partner"].search([("ref", "=", ref)])
