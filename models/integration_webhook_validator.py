@@ -163,9 +163,10 @@ class IntegrationWebhookValidator(models.Model):
             validator.automation_count = counts.get(validator, 0)
 
     def _compute_rejection_count(self):
+        # Refused calls, repeated ones being counted on one record.
         counts = dict(
             self.env["integration.webhook.rejection"]._read_group(
-                [("validator_ref", "in", self.ids)], ["validator_ref"], ["__count"]
+                [("validator_ref", "in", self.ids)], ["validator_ref"], ["count:sum"]
             )
         )
         for validator in self:

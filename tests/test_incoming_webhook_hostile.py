@@ -58,7 +58,8 @@ class TestHostileCalls(WebhookCase):
         }
 
     def _recorded(self, automation):
-        """(reason, status, count) of each rejection of ``automation``."""
+        """The rejections of ``automation`` in the order recorded: reason,
+        status_code, count, message and body_excerpt of each."""
         with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
             cr.execute(
                 "SELECT reason, status_code, count, message, body_excerpt"

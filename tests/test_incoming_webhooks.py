@@ -586,11 +586,16 @@ class TestIncomingWebhookChecks(WebhookCase):
                     "reason": "signature",
                     "webhook_uuid": "gc",
                     "validator_ref": self.validator.id,
+                    "count": count,
                 }
             )
-            for when in ("2000-01-01 00:00:00", datetime.now(UTC).replace(tzinfo=None))
+            for when, count in (
+                ("2000-01-01 00:00:00", 1),
+                (datetime.now(UTC).replace(tzinfo=None), 3),
+            )
         )
-        self.assertEqual(self.validator.rejection_count, 2)
+        # The refused calls, repeated ones counted on one record.
+        self.assertEqual(self.validator.rejection_count, 4)
         self.assertEqual(recent.validator_id, self.validator)
         self.assertEqual(
             rejections.search([("validator_id", "=", self.validator.id)]), recent | old
