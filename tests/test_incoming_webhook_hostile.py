@@ -76,7 +76,7 @@ class TestHostileCalls(WebhookCase):
         with self.allow_requests():
             head = head.replace("{cookie}", f"test_request_key={self.http_request_key}")
             with socket.create_connection(("127.0.0.1", self.http_port()), 10) as conn:
-                conn.sendall(head.encode() + body)
+                conn.sendall(head.encode("latin-1") + body)
                 answer = b""
                 while chunk := conn.recv(65536):
                     answer += chunk
@@ -108,6 +108,36 @@ class TestHostileCalls(WebhookCase):
             (rejection["reason"], rejection["status_code"], rejection["count"]),
             ("length_required", 411, 3),
         )
+
+    # Headers -------------------------------------------------------------------
+
+    def test_huge_duplicate_and_non_utf8_headers_are_refused_and_recorded(self):
+        body = _payload()
+        signed = self._signed(body)
+        heads = {
+            "huge signature": f"X-Hub-Signature-256: sha256={'0' * 60000}\r\n",
+            "two signatures": (
+                f"X-Hub-Signature-256: {signed['X-Hub-Signature-256']}\r\n"
+                "X-Hub-Signature-256: sha256=00\r\n"
+            ),
+            "bytes that are not UTF-8": "X-Hub-Signature-256: sha256=\xff\xfe\r\n",
+        }
+        for case, header in heads.items():
+            with self.subTest(case=case):
+                status, answer = self._raw(
+                    f"POST /web/hook/{self.automation.webhook_uuid} HTTP/1.1\r\n"
+                    f"Host: 127.0.0.1:{self.http_port()}\r\n"
+                    "Content-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n"
+                    f"X-GitHub-Delivery: d-1\r\nX-Note: {'n' * 30000}\r\n{header}"
+                    "Connection: close\r\nCookie: {cookie}\r\n\r\n",
+                    body,
+                )
+                self.assertIn(" 401 ", status, case)
+                self.assertEqual(json.loads(answer)["error"], "signature")
+        self.assertEqual(self._runs(), 0)
+        [rejection] = self._recorded(self.automation)
+        self.assertEqual((rejection["reason"], rejection["count"]), ("signature", 3))
 
     # NUL -------------------------------------------------------------------------
 
