@@ -255,7 +255,11 @@ class TestHostileCalls(WebhookCase):
         self.assertEqual(response.json(), {"status": "ok"})
         self.assertEqual(self._runs(), 1)
 
-    def test_number_too_large_for_the_schema_is_refused(self):
+    def test_number_too_large_for_a_float_keyword_is_no_server_error(self):
+        """An integer of 400 digits against ``multipleOf: 0.01`` is a multiple
+        in exact arithmetic, which jsonschema-rs (the engine here) uses: the
+        call is accepted. The pure-Python engine cannot compare it and refuses
+        it with 422 (tests/test_lib_json_schema.py); neither answers 500."""
         schema = {"properties": {"amount": {"multipleOf": 0.01}}}
         validator = self._validator(
             signature_scheme="github",
@@ -265,10 +269,8 @@ class TestHostileCalls(WebhookCase):
         automation = self._automation(validator)
         body = b'{"ref": "ACME-1", "amount": 1' + b"0" * 400 + b"}"
         response = self._post(automation, body, self._signed(body))
-        self.assertRefused(response, 422, "schema")
-        self.assertEqual(self._runs(), 0)
-        [rejection] = self._recorded(automation)
-        self.assertIn("too large", rejection["message"])
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(self._runs(), 1)
 
     # Replay protection per automation ------------------------------------------
 

@@ -483,7 +483,8 @@ class TestIncomingWebhookChecks(WebhookCase):
         response = self._post(self.automation, body, self._signed(body))
         answer = self.assertRefused(response, 422, "schema")
         self.assertEqual(
-            {(e["path"], e["message"]) for e in answer["errors"]},
+            # each schema engine quotes values its way: compared with one
+            {(e["path"], e["message"].replace('"', "'")) for e in answer["errors"]},
             {
                 ("", "'ref' is a required property"),
                 ("/amount", "-5 is less than the minimum of 0"),
@@ -548,7 +549,9 @@ class TestIncomingWebhookChecks(WebhookCase):
         [rejection] = self._rejections(self.automation)
         self.assertEqual(rejection["reason"], "schema")
         self.assertEqual(rejection["status_code"], 422)
-        self.assertIn("'ten' is not of type 'integer'", rejection["message"])
+        self.assertIn(
+            "'ten' is not of type 'integer'", rejection["message"].replace('"', "'")
+        )
         self.assertEqual(rejection["validator_ref"], self.validator.id)
         self.assertEqual(rejection["validator_name"], "Sender")
         self.assertEqual(rejection["automation_name"], "Count webhook runs")

@@ -201,7 +201,10 @@ def test_schema_errors_are_json_pointers():
         "schema", _settings(schema=SCHEMA).check_message, _call(body=body)
     )
     assert rejection.status == 422
-    by_path = {error["path"]: error["message"] for error in rejection.errors}
+    # Each engine quotes values its way ("x" or 'x'): compared with one.
+    by_path = {
+        error["path"]: error["message"].replace('"', "'") for error in rejection.errors
+    }
     assert by_path == {
         "": "'id' is a required property",
         "/amount": "-1 is less than the minimum of 0",
@@ -261,9 +264,9 @@ def test_compile_schema_refuses_bad_schemas_with_a_reason():
     local = wv.compile_schema(
         '{"$defs": {"n": {"type": "integer"}}, "items": {"$ref": "#/$defs/n"}}'
     )
-    assert wv.schema_errors(local, [1, "2"]) == [
-        {"path": "/1", "message": "'2' is not of type 'integer'"}
-    ]
+    [error] = wv.schema_errors(local, [1, "2"])
+    assert error["path"] == "/1"
+    assert error["message"].replace('"', "'") == "'2' is not of type 'integer'"
 
 
 def test_json_pointer_escapes():
