@@ -12,7 +12,7 @@ import psycopg2
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from odoo import Command
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -299,6 +299,44 @@ class TestSubscriptions(WebhookCase):
                 received["/standard"].body, received["/standard"].headers
             )
 
+    def test_breaking_changes_need_a_confirmation_and_raise_the_version(self):
+        name_and_email = partner_fields(self.env, "name", "email")
+        self.action.webhook_field_ids = [Command.set(name_and_email.ids)]
+        self.assertEqual(self.event_type.schema_version, 1, "adding is not breaking")
+        # Without subscribers nothing is told: no receiver built on the type.
+        self.action.webhook_field_ids = [
+            Command.set(partner_fields(self.env, "name").ids)
+        ]
+        self.assertEqual(self.event_type.schema_version, 1)
+        self.action.webhook_field_ids = [Command.set(name_and_email.ids)]
+
+        subscriber = self.subscribe("/subscriber")
+        with (
+            self.assertRaisesRegex(UserError, "Receiver /subscriber.*email"),
+            self.env.cr.savepoint(),
+        ):
+            self.action.webhook_field_ids = [
+                Command.set(partner_fields(self.env, "name").ids)
+            ]
+        self.assertEqual(self.event_type.field_ids, name_and_email)
+        self.action.write(
+            {
+                "webhook_field_ids": [
+                    Command.set(partner_fields(self.env, "name").ids)
+                ],
+                "webhook_confirm_breaking_change": True,
+            }
+        )
+        self.assertEqual(self.event_type.schema_version, 2)
+        self.assertEqual(self.event_type.field_ids, partner_fields(self.env, "name"))
+
+        # Renaming the type breaks too; an archived subscriber is not asked.
+        with self.assertRaises(UserError), self.env.cr.savepoint():
+            self.event_type.name = "res.partner.registered"
+        subscriber.active = False
+        self.event_type.name = "res.partner.registered"
+        self.assertEqual(self.event_type.schema_version, 2)
+
     def test_bad_subscriptions_are_refused(self):
         endpoint = self.make_endpoint("/bad")
         Subscription = self.env["integration.webhook.subscription"]
@@ -381,7 +419,7 @@ class TestAsyncApiDocument(ApiKeyMixin, HttpCase):
         self.assertEqual(message["summary"], "A partner's identity was checked.")
         data = message["payload"]["properties"]["data"]
         self.assertEqual(
-            set(data["required"]), {"_model", "_id", "_action", "name", "email"}
+            set(data["required"]), {"_model", "_id", "_action", "id", "name", "email"}
         )
         self.assertEqual(
             message["payload"]["properties"]["type"], {"const": "res.partner.verified"}
