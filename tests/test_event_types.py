@@ -12,7 +12,7 @@ import psycopg2
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from odoo import Command
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -142,6 +142,36 @@ class TestEventTypes(WebhookCase):
             self.EventType.create(
                 {"name": "res.partner.merged", "model_id": self.partner_model.id}
             )
+
+    def test_only_integration_managers_reach_event_types_and_subscriptions(self):
+        event_type = self.EventType.create(
+            {"name": "res.partner.audited", "model_id": self.partner_model.id}
+        )
+        endpoint = self.make_endpoint("/audit")
+        for login, groups in (
+            ("ig_events_user", "base.group_user"),
+            ("ig_events_portal", "base.group_portal"),
+        ):
+            user = new_test_user(self.env, login=login, groups=groups)
+            for model, values in (
+                (
+                    "integration.webhook.event.type",
+                    {"name": "res.partner.x", "model_id": self.partner_model.id},
+                ),
+                (
+                    "integration.webhook.subscription",
+                    {"endpoint_id": endpoint.id, "event_type_id": event_type.id},
+                ),
+            ):
+                Model = self.env[model].with_user(user)
+                with self.subTest(login=login, model=model):
+                    with self.assertRaises(AccessError):
+                        Model.search([])
+                    with self.assertRaises(AccessError):
+                        Model.create(values)
+            with self.assertRaises(AccessError):
+                event_type.with_user(user).write({"portal_published": True})
+        self.assertFalse(event_type.portal_published)
 
     def test_fields_belong_to_the_model(self):
         user_login = self.env["ir.model.fields"].search(
