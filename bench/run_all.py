@@ -33,6 +33,7 @@ MODULES = [
     "incoming_webhooks",
     "ratelimit",
     "webhook_overhead",
+    "event_fanout",
     "outgoing_dispatch",
     "claim_query",
 ]

@@ -1,2 +1,3 @@
 from . import rpc
 from . import incoming_webhook
+from . import event_catalog

@@ -183,8 +183,12 @@ def route_call(path):
     expressed as a model call (a key with a policy is then refused).
 
     ``/doc-bearer/index.json`` lists the models (``ir.model.search_read``);
-    ``/doc-bearer/<model>.json`` describes one (``<model>.fields_get``).
+    ``/doc-bearer/<model>.json`` describes one (``<model>.fields_get``);
+    ``/integration/asyncapi.json`` lists the event types
+    (``integration.webhook.event.type.search_read``).
     """
+    if path == "/integration/asyncapi.json":
+        return ("integration.webhook.event.type", "search_read")
     prefix, suffix = "/doc-bearer/", ".json"
     if path.startswith(prefix) and path.endswith(suffix):
         name = path[len(prefix) : -len(suffix)]

@@ -5,7 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from ..lib import retry
+from ..lib import event_schema, retry
 from .integration_webhook_dispatcher import error_text
 
 GC_BATCH = 5000  # rows removed at once by the retention clean-up
@@ -57,6 +57,13 @@ class IntegrationWebhookDelivery(models.Model):
         ondelete="set null",
         # Server actions are for system administrators only.
         groups="base.group_system",
+    )
+    event_type_id = fields.Many2one(
+        "integration.webhook.event.type",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="restrict",
+        help="The type of the event, as named by the action that sent it.",
     )
     payload = fields.Text(required=True, readonly=True, help="The JSON body, as sent.")
     state = fields.Selection(STATES, default="pending", required=True, readonly=True)
@@ -172,18 +179,34 @@ class IntegrationWebhookDelivery(models.Model):
     def _enqueue(self, endpoint, payload, record=None, action=None):
         """Writes a delivery in the current transaction and wakes a dispatcher
         when the transaction commits."""
+        return self._enqueue_event(endpoint, payload, record=record, action=action)
+
+    def _enqueue_event(
+        self, endpoints, payload, record=None, action=None, event_type=None
+    ):
+        """Writes one delivery of an event per endpoint, in one INSERT, in
+        the current transaction, and wakes a dispatcher when it commits.
+        ``payload`` is the event's body in Odoo's shape; endpoints that want
+        the Standard Webhooks envelope get it, built once."""
+        bodies = {"odoo": payload}
+        if event_type and "standard" in endpoints.mapped("payload_format"):
+            bodies["standard"] = event_schema.envelope(payload, event_type.name)
         delivery = self.sudo().create(
-            {
-                "endpoint_id": endpoint.id,
-                "payload": payload,
-                "res_model": record._name if record else False,
-                "res_id": record.id if record else False,
-                "action_id": action.id if action else False,
-            }
+            [
+                {
+                    "endpoint_id": endpoint.id,
+                    "payload": bodies.get(endpoint.payload_format, payload),
+                    "res_model": record._name if record else False,
+                    "res_id": record.id if record else False,
+                    "action_id": action.id if action else False,
+                    "event_type_id": event_type.id if event_type else False,
+                }
+                for endpoint in endpoints
+            ]
         )
         data = self.env.cr.precommit.data
         if "integration_gateway.wake" not in data:
-            data["integration_gateway.wake"] = delivery.id
+            data["integration_gateway.wake"] = delivery[:1].id
             # At commit time, so that a rolled-back savepoint cannot take the
             # wake-up away from deliveries created after it.
             self.env.cr.precommit.add(self.sudo()._wake_dispatcher_on_commit)

@@ -1,10 +1,10 @@
 import json
 import logging
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..lib import webhook_http
+from ..lib import event_schema, webhook_http
 
 _logger = logging.getLogger(__name__)
 
@@ -15,6 +15,8 @@ _ENDPOINT_FIELDS = {
     "webhook_delivery_mode",
     "webhook_endpoint_id",
 }
+# Changes after which a webhook action's event type is looked up again.
+_EVENT_TYPE_FIELDS = {"state", "webhook_delivery_mode", "webhook_field_ids", "model_id"}
 
 
 class IrActionsServer(models.Model):
@@ -39,6 +41,27 @@ class IrActionsServer(models.Model):
         help="Where queued webhooks of this action go: the endpoint of its URL, "
         "found or created when the action is saved.",
     )
+    webhook_event_type_id = fields.Many2one(
+        "integration.webhook.event.type",
+        string="Event Type",
+        ondelete="restrict",
+        groups="integration_gateway.group_integration_manager",
+        help="The type of the events this action sends. Saving a queued action "
+        "without one creates one from its model and trigger; its fields are the "
+        "action's fields.",
+    )
+
+    webhook_confirm_breaking_change = fields.Boolean(
+        string="Confirm Breaking Change",
+        compute="_compute_webhook_confirm_breaking_change",
+        readonly=False,
+        groups="integration_gateway.group_integration_manager",
+        help="Tick to save a change of the fields that breaks the receivers of "
+        "endpoints subscribed to the action's event type.",
+    )
+
+    def _compute_webhook_confirm_breaking_change(self):
+        self.webhook_confirm_breaking_change = False
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -50,9 +73,13 @@ class IrActionsServer(models.Model):
                 vals["webhook_url"] = endpoint.sudo().url
         actions = super().create(vals_list)
         actions._link_webhook_endpoints()
+        actions._link_webhook_event_types()
         return actions
 
     def write(self, vals):
+        # A confirmation, not data: it goes to the event type with the fields.
+        vals = dict(vals)
+        confirmed = vals.pop("webhook_confirm_breaking_change", False)
         if vals.get("webhook_endpoint_id") and "webhook_url" not in vals:
             endpoint = self.env["integration.webhook.endpoint"].browse(
                 vals["webhook_endpoint_id"]
@@ -63,6 +90,10 @@ class IrActionsServer(models.Model):
             "integration_syncing_url"
         ):
             self._link_webhook_endpoints()
+        if _EVENT_TYPE_FIELDS & vals.keys() or "webhook_event_type_id" in vals:
+            self._link_webhook_event_types(
+                chosen="webhook_event_type_id" in vals, confirmed=confirmed
+            )
         return result
 
     def _link_webhook_endpoints(self):
@@ -89,6 +120,96 @@ class IrActionsServer(models.Model):
                 {"webhook_endpoint_id": endpoint.id}
             )
 
+    def _link_webhook_event_types(self, chosen=False, confirmed=False):
+        """Gives every queued webhook action an event type, made from its model
+        and its automation's trigger when it has none (or when its model
+        changed), and keeps the type's fields those the action sends, so that
+        the catalog describes exactly what is sent. ``chosen``: the type was
+        just picked by the user, who is told when it does not fit;
+        ``confirmed``: the user confirmed a change that breaks receivers."""
+        for action in self.sudo():
+            if not (
+                action.state == "webhook" and action.webhook_delivery_mode == "queued"
+            ):
+                continue
+            event_type = action.webhook_event_type_id
+            if event_type and event_type.model_id != action.model_id:
+                if chosen:
+                    raise ValidationError(
+                        self.env._(
+                            "The event type %(type)s is about %(type_model)s, not "
+                            "about %(model)s like the action %(action)s.",
+                            type=event_type.name,
+                            type_model=event_type.model,
+                            model=action.model_id.model,
+                            action=action.name,
+                        )
+                    )
+                event_type = False
+            if not event_type:
+                event_type = action._new_webhook_event_type()
+                action.webhook_event_type_id = event_type
+            others = event_type.action_ids.filtered(
+                lambda other, a=action: (
+                    other != a
+                    and other.state == "webhook"
+                    and other.webhook_delivery_mode == "queued"
+                )
+            )
+            if any(
+                other.webhook_field_ids != action.webhook_field_ids for other in others
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "The actions %(actions)s send the event type %(type)s too, "
+                        "with other fields: actions of one event type send the same "
+                        "fields.",
+                        actions=", ".join(others.mapped("name")),
+                        type=event_type.name,
+                    )
+                )
+            if event_type.field_ids != action.webhook_field_ids:
+                event_type.write(
+                    {
+                        "field_ids": [Command.set(action.webhook_field_ids.ids)],
+                        "confirm_breaking_change": confirmed,
+                    }
+                )
+
+    def _new_webhook_event_type(self):
+        """A new event type for this action, named after its model and its
+        automation's trigger (made unique with a number when taken)."""
+        self.ensure_one()
+        automation = self.base_automation_id
+        value = None
+        if automation.trigger and automation.trigger.endswith("_set"):
+            value = automation.trg_selection_field_id.value or (
+                automation.trg_field_ref or None
+            )
+        base = event_schema.suggested_name(
+            self.model_id.model, automation.trigger or None, value
+        )
+        EventTypes = self.env["integration.webhook.event.type"].sudo()
+        taken = set(
+            EventTypes.with_context(active_test=False)
+            .search([("name", "=like", f"{base}%")])
+            .mapped("name")
+        )
+        name, number = base, 1
+        while name in taken:
+            number += 1
+            name = f"{base}_{number}"
+        return EventTypes.create(
+            {
+                "name": name,
+                "model_id": self.model_id.id,
+                "field_ids": self.webhook_field_ids.ids,
+                "description": self.env._(
+                    "Sent by the action %(action)s.", action=self.name
+                ),
+            }
+        )
+
     def _run_action_webhook(self, eval_context=None):
         if self.webhook_delivery_mode == "immediate":
             return super()._run_action_webhook(eval_context=eval_context)
@@ -104,11 +225,41 @@ class IrActionsServer(models.Model):
                     action=self.name,
                 )
             )
-        self.env["integration.webhook.delivery"]._enqueue(
-            endpoint, self._webhook_payload(record), record=record, action=self
+        self.env["integration.webhook.delivery"]._enqueue_event(
+            self._webhook_destinations(record, endpoint),
+            self._webhook_payload(record),
+            record=record,
+            action=self,
+            event_type=self.sudo().webhook_event_type_id,
         )
-        _logger.debug("Webhook of %s queued for endpoint #%s", record, endpoint.id)
+        _logger.debug("Webhook of %s queued", record)
         return None
+
+    def _webhook_destinations(self, record, endpoint):
+        """The endpoints an event of this action for ``record`` goes to: the
+        endpoint of its URL, and the active endpoints subscribed to its event
+        type whose filter the record matches (each once)."""
+        destinations = endpoint
+        event_type = self.sudo().webhook_event_type_id
+        if not event_type:
+            return destinations
+        subscriptions = (
+            self.env["integration.webhook.subscription"]
+            .sudo()
+            .search(
+                [
+                    ("event_type_id", "=", event_type.id),
+                    ("endpoint_id.active", "=", True),
+                ]
+            )
+        )
+        for subscription in subscriptions:
+            if subscription.endpoint_id in destinations:
+                continue
+            domain = subscription._parsed_domain()
+            if not domain or record.sudo().filtered_domain(domain):
+                destinations |= subscription.endpoint_id
+        return destinations
 
     def _webhook_payload(self, record):
         """The JSON body of this action's webhook for ``record``, in the shape
@@ -138,6 +289,7 @@ class IrActionsServer(models.Model):
             try:
                 with self.env.cr.savepoint():
                     action._link_webhook_endpoints()
+                    action._link_webhook_event_types()
             except ValidationError as exc:
                 # Odoo took any text as a URL: such an action keeps Odoo's own
                 # behaviour rather than stopping the installation.

@@ -1,0 +1,127 @@
+"""What fanning an event out to subscribed endpoints costs its request.
+
+1,000 partners are created through JSON/2, one per call, for each of two
+variants, interleaved on one server: an event that goes to its action's
+endpoint only, and an event that also goes to four endpoints subscribed to
+its event type (five deliveries). The deliveries of one event are written
+in one INSERT, so the second should cost little more than the first. The
+endpoints are disabled, so that the deliveries wait and no dispatch loads
+the machine while the requests are timed.
+
+    ~/.cache/integration_gateway/venv/bin/python bench/event_fanout.py
+
+Options: ``--calls N`` (per variant, default 1000). ``bench/run_all.py``
+runs it with every other benchmark on one server.
+"""
+
+import statistics
+import sys
+import time
+
+import requests
+from context import Database, Figure, Report, run_alone
+
+FANOUT_DB = Database("ig_bench_fanout", "addon")
+DATABASES = [FANOUT_DB]
+QUICK = {"calls": 100}
+GOAL = 1.30  # five endpoints / one endpoint, ratio of medians
+WARMUP = 30  # calls per variant before timing
+SUBSCRIBERS = 4  # endpoints subscribed besides the action's own
+VARIANTS = {"one": "event to its action's endpoint", "five": "event to 5 endpoints"}
+
+SETUP = """
+subscribers, = args
+model = env["ir.model"]._get("res.partner")
+fields = env["ir.model.fields"].search(
+    [("model", "=", "res.partner"), ("name", "in", ["name", "ref"])])
+for variant in ("one", "five"):
+    automation = env["base.automation"].create({
+        "name": "fan-out " + variant, "model_id": model.id, "trigger": "on_create",
+        "filter_domain": repr([("ref", "=like", variant + "-%")]),
+    })
+    action = env["ir.actions.server"].create({
+        "name": "fan-out " + variant, "base_automation_id": automation.id,
+        "model_id": model.id, "usage": "base_automation", "state": "webhook",
+        "webhook_url": "https://" + variant + ".receiver.invalid/events",
+        "webhook_field_ids": [(6, 0, fields.ids)],
+    })
+    endpoints = action.webhook_endpoint_id
+    if variant == "five":
+        endpoints |= env["integration.webhook.endpoint"].create([
+            {"name": f"subscriber {n}", "url": f"https://s{n}.receiver.invalid/events",
+             "payload_format": "standard" if n % 2 else "odoo",
+             "subscription_ids": [(0, 0, {
+                 "event_type_id": action.webhook_event_type_id.id})]}
+            for n in range(subscribers)
+        ])
+    # Disabled: their deliveries wait, nothing is dispatched while timing.
+    endpoints.write({"disabled_at": env.cr.now(), "disabled_reason": "benchmark"})
+"""
+
+
+def add_arguments(parser):
+    parser.add_argument("--calls", type=int, default=1000, help="per variant")
+
+
+def prepare(bench, options):
+    bench.run_script(FANOUT_DB.name, SETUP, SUBSCRIBERS)
+
+
+def _create(bench, session, token, variant, n):
+    vals = {"name": f"Fan-out {variant} {n}", "ref": f"{variant}-{n}"}
+    started = time.perf_counter()
+    response = bench.json2(
+        FANOUT_DB.name, token, "res.partner", "create", {"vals_list": [vals]}, session
+    )
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"{variant}: {response.status_code} {response.text[:300]}")
+    return elapsed
+
+
+def measure(bench, _state, options):
+    token = bench.admin_token(FANOUT_DB.name)
+    names = list(VARIANTS)
+    timings = {name: [] for name in names}
+    with requests.Session() as session:
+        for n in range(WARMUP):
+            for name in names:
+                _create(bench, session, token, name, f"w{n}")
+        for n in range(options.calls):
+            for name in names[n % len(names) :] + names[: n % len(names)]:
+                timings[name].append(_create(bench, session, token, name, n))
+    counts = bench.run_script(
+        FANOUT_DB.name,
+        """
+result = {v: env["integration.webhook.delivery"].search_count(
+    [("payload", "like", '"' + v + '-')])
+    for v in ("one", "five")}
+""",
+    )
+    medians = {name: statistics.median(values) for name, values in timings.items()}
+    ratio = medians["five"] / medians["one"]
+    report = Report("Event fan-out: JSON/2 create of one partner")
+    report.lines.append(
+        f"{options.calls} calls per variant, interleaved, one at a time; "
+        f"deliveries written: {counts}"
+    )
+    for name, label in VARIANTS.items():
+        report.lines.append(f"{label:34}{medians[name] * 1000:8.2f}ms median")
+    report.lines.append(f"5 endpoints / 1 endpoint {ratio:.3f} (goal <= {GOAL:.2f})")
+    report.figures.append(
+        Figure(
+            f"Event fan-out to 5 endpoints / to 1 (median, {options.calls} creates)",
+            ratio,
+            goal=f"<= {GOAL:.2f}",
+            met=ratio <= GOAL,
+        )
+    )
+    return report
+
+
+def main(argv=None):
+    return run_alone(sys.modules[__name__], argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
