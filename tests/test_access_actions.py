@@ -149,3 +149,14 @@ class TestActionsRefuseUsersWithoutRights(WebhookCase):
         with self.assertRaises(AccessError):
             validator.with_user(self.manager).automation_ids = False
         self.assertEqual(automation.webhook_validator_id, validator)
+
+    def test_a_copy_does_not_carry_the_administrators_settings_elsewhere(self):
+        """Duplicating an endpoint towards another URL would keep its extra
+        headers and private-network permission: a manager cannot read them,
+        so cannot copy them."""
+        endpoint = self.make_endpoint("/ok", headers=json.dumps(ADMIN_HEADERS))
+        with self.assertRaises(AccessError):
+            endpoint.with_user(self.manager).copy({"url": "http://10.0.0.5/hook"})
+        self.assertEqual(
+            self.Endpoint.search_count([("url", "=", "http://10.0.0.5/hook")]), 0
+        )
