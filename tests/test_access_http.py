@@ -112,24 +112,25 @@ class TestEndpointOverRpc(ApiKeyMixin, HttpCase):
         received = self.receiver.wait_for(1)[0]
         self.assertEqual(received.headers["x-receiver-token"], "for-the-receiver-only")
 
-    def test_a_managers_new_url_loses_the_administrators_settings(self):
+    def test_the_same_url_saved_again_keeps_the_administrators_settings(self):
+        """A form saved as it was sends the URL again: nothing moved."""
         token, _key = self.issue_key(self.manager)
-        url = self.endpoint.url
-
-        # The same URL written again (a form saved as it was) changes nothing.
         response = self.json2(
             token,
             "integration.webhook.endpoint",
             "write",
             ids=[self.endpoint.id],
-            vals={"url": url, "name": "Warehouse (renamed)"},
+            vals={"url": self.endpoint.url, "name": "Warehouse (renamed)"},
         )
         self.assertEqual(response.status_code, 200, response.text)
         self.endpoint.invalidate_recordset()
+        self.assertEqual(self.endpoint.name, "Warehouse (renamed)")
         self.assertTrue(self.endpoint.allow_private_network)
         self.assertEqual(json.loads(self.endpoint.headers), ADMIN_HEADERS)
 
-        # Elsewhere, the receiver's credentials do not follow.
+    def test_a_managers_new_url_loses_the_administrators_settings(self):
+        """The receiver's credentials do not follow the endpoint elsewhere."""
+        token, _key = self.issue_key(self.manager)
         response = self.json2(
             token,
             "integration.webhook.endpoint",
