@@ -110,7 +110,9 @@ class IntegrationWebhookRejection(models.Model):
         def without_url(text):
             # A proxy's headers (X-Original-URI, Referer, ...) or the caller
             # may repeat the automation's URL: only the field above keeps it.
-            return text and text.replace(webhook_uuid, "<webhook>")
+            if not (text and webhook_uuid):
+                return text
+            return text.replace(webhook_uuid, "<webhook>")
 
         values = {
             "received_at": now,
