@@ -53,19 +53,27 @@ class IntegrationApiKeyWizard(models.TransientModel):
         for wizard in self:
             wizard.policy_id._integration_check_lifetime(wizard.expiration_date)
 
-    @check_identity
     def action_issue_key(self):
-        """Issues the key and shows it once."""
+        """Issues the key and shows it once, for system administrators who
+        confirm their identity; others are refused before being asked."""
+        self._check_may_issue()
+        return self._issue_key_confirmed()
+
+    @check_identity
+    def _issue_key_confirmed(self):
         return self._issue_key()
+
+    def _check_may_issue(self):
+        if not self.env.is_system():
+            raise AccessError(
+                self.env._("Only administrators can issue keys for other users.")
+            )
 
     def _issue_key(self):
         """Issues the key (the logic of :meth:`action_issue_key`, which
         first asks the administrator to confirm their identity)."""
         self.ensure_one()
-        if not self.env.is_system():
-            raise AccessError(
-                self.env._("Only administrators can issue keys for other users.")
-            )
+        self._check_may_issue()
         self.policy_id._integration_check_lifetime(self.expiration_date)
         ApiKeys = self.env["res.users.apikeys"]
         # _generate makes keys for the environment's user; as superuser the

@@ -154,7 +154,12 @@ class IntegrationApiPolicy(models.Model):
         return result
 
     def action_issue_key(self):
-        """Opens the wizard issuing a key under this policy."""
+        """Opens the wizard issuing a key under this policy (for system
+        administrators, who alone issue keys for others)."""
+        if not self.env.is_system():
+            raise AccessError(
+                self.env._("Only administrators can issue keys for other users.")
+            )
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "integration_gateway.action_integration_api_key_issue"

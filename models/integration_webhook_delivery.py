@@ -118,6 +118,8 @@ class IntegrationWebhookDelivery(models.Model):
 
     def action_retry_now(self):
         """Makes waiting deliveries due at once."""
+        # Checked as the caller: what follows writes as superuser.
+        self.check_access("write")
         waiting = self.filtered(lambda d: d.state in WAITING_STATES)
         if waiting != self:
             raise UserError(
@@ -129,6 +131,8 @@ class IntegrationWebhookDelivery(models.Model):
 
     def action_cancel(self):
         """Gives up on deliveries that are not delivered yet."""
+        # Checked as the caller: what follows writes as superuser.
+        self.check_access("write")
         # A lease that ran out is nobody's attempt any more (its dispatcher
         # died, and its endpoint may be disabled, so nobody claims it again).
         now = fields.Datetime.now()
@@ -159,6 +163,8 @@ class IntegrationWebhookDelivery(models.Model):
     def action_requeue(self):
         """Queues dead or cancelled deliveries again, with the same webhook id
         and a fresh retry schedule."""
+        # Checked as the caller: what follows writes as superuser.
+        self.check_access("write")
         if self.filtered(lambda d: d.state not in ("dead", "cancelled")):
             raise UserError(
                 self.env._("Only dead or cancelled deliveries can be requeued.")

@@ -5,11 +5,13 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..lib import retry, standard_webhooks, webhook_http
 from .constraints import check_parsed
+from .internal_context import SYNCING_URL, syncing_url
 
 MAX_TIMEOUT = 60  # seconds; a request must fit well inside a dispatcher's lease
 DISABLE_AFTER = timedelta(days=5)  # without a 2xx, an endpoint is disabled
@@ -249,23 +251,43 @@ class IntegrationWebhookEndpoint(models.Model):
         resumed = self.browse()
         if vals.get("active"):
             resumed = self.filtered(lambda e: not e.active)
+        moved = self.browse()
+        if "url" in vals:
+            moved = self.filtered(lambda e: e.url != vals["url"])
         result = super().write(vals)
-        if "url" in vals and not (
-            self.env.su or self.env.user.has_group("base.group_system")
-        ):
-            # The permission was given for the address an administrator saw.
-            self.sudo().filtered("allow_private_network").allow_private_network = False
-        if "url" in vals and not self.env.context.get("integration_syncing_url"):
+        if moved and not self.env.is_system():
+            # The private-network permission and the extra headers (the
+            # receiver's credentials) were given for the address an
+            # administrator saw, not for wherever the endpoint points now.
+            moved._drop_administrator_settings()
+        if moved and not syncing_url(self.env):
             # The endpoint's URL is the one its actions post to.
-            self.sudo().action_ids.with_context(integration_syncing_url=True).write(
+            moved.sudo().action_ids.with_context(**SYNCING_URL).write(
                 {"webhook_url": vals["url"]}
             )
         if resumed:
             resumed._resume_deliveries()
         return result
 
+    def _drop_administrator_settings(self):
+        """Clears what only a system administrator sets on an endpoint whose
+        URL someone else changed, and says so in its chatter."""
+        for endpoint in self.sudo().filtered(
+            lambda e: e.allow_private_network or e.headers
+        ):
+            endpoint.write({"allow_private_network": False, "headers": False})
+            endpoint.message_post(
+                body=self.env._(
+                    "The URL was changed by %(user)s: the extra headers and the "
+                    "permission to reach private networks were removed. A system "
+                    "administrator can set them again for the new URL.",
+                    user=self.env.user.name,
+                )
+            )
+
     def action_enable(self):
         """Re-enables disabled endpoints: their waiting deliveries go out now."""
+        self.check_access("write")
         self.write(
             {
                 "disabled_at": False,
@@ -279,7 +301,12 @@ class IntegrationWebhookEndpoint(models.Model):
 
     def action_rotate_secret(self):
         """Replaces the secret; the previous one keeps signing during the
-        grace period so that receivers can switch without losing a delivery."""
+        grace period so that receivers can switch without losing a delivery.
+        For system administrators: only they may read or set secrets."""
+        if not self.env.is_system():
+            raise AccessError(
+                self.env._("Only system administrators can rotate a secret.")
+            )
         now = fields.Datetime.now()
         for endpoint in self:
             grace = timedelta(hours=endpoint.secret_grace_hours)
@@ -304,7 +331,10 @@ class IntegrationWebhookEndpoint(models.Model):
     def action_send_test_event(self):
         """Sends a signed test event now and shows the receiver's answer. The
         event is kept as a delivery with its attempt; the endpoint's health
-        is left as it is."""
+        is left as it is. For those who may change the endpoint: it is sent
+        with the administrator's extra headers, recorded as superuser and
+        shows the receiver's answer."""
+        self.check_access("write")
         self.ensure_one()
         payload = json.dumps(
             {
@@ -367,6 +397,7 @@ class IntegrationWebhookEndpoint(models.Model):
         }
 
     def action_open_deliveries(self):
+        self.check_access("read")
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "integration_gateway.integration_webhook_delivery_action"
@@ -386,6 +417,7 @@ class IntegrationWebhookEndpoint(models.Model):
     def action_open_attempts(self):
         """The endpoint's attempts of the last 24 hours: the figures of the
         overview, one by one."""
+        self.check_access("read")
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "integration_gateway.integration_webhook_attempt_action"
@@ -398,6 +430,7 @@ class IntegrationWebhookEndpoint(models.Model):
         return action
 
     def action_open_replay(self):
+        self.check_access("read")
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",

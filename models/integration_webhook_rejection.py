@@ -70,7 +70,11 @@ class IntegrationWebhookRejection(models.Model):
         string="Automation ID", readonly=True, aggregator=None
     )
     automation_name = fields.Char(readonly=True)
-    webhook_uuid = fields.Char(string="Webhook UUID", readonly=True, index=True)
+    # The automation's secret URL: whoever knows it calls the automation.
+    # Kept from everyone but those who see the automation itself.
+    webhook_uuid = fields.Char(
+        string="Webhook UUID", readonly=True, index=True, groups="base.group_system"
+    )
     remote_addr = fields.Char(string="Client Address", readonly=True)
     request_headers = fields.Text(
         readonly=True, help="The call's headers, without credentials or signatures."
@@ -133,21 +137,31 @@ class IntegrationWebhookRejection(models.Model):
             .search([("webhook_uuid", "=", webhook_uuid)], limit=1)
         )
         now = fields.Datetime.now()
+
+        def without_url(text):
+            # A proxy's headers (X-Original-URI, Referer, ...) or the caller
+            # may repeat the automation's URL: only the field above keeps it.
+            if not (text and webhook_uuid):
+                return text
+            return text.replace(webhook_uuid, "<webhook>")
+
         values = {
             "received_at": now,
             "create_date": now,
             "write_date": now,
             "reason": rejection.reason,
             "status_code": rejection.status,
-            "message": rejection.message,
+            "message": without_url(rejection.message),
             "validator_ref": validator.id,
             "validator_name": validator.sudo().name,
             "automation_ref": automation.id or None,
             "automation_name": automation.name or None,
             "webhook_uuid": webhook_uuid,
             "remote_addr": remote_addr,
-            "request_headers": json.dumps(headers, indent=1, ensure_ascii=False),
-            "body_excerpt": body_excerpt or None,
+            "request_headers": without_url(
+                json.dumps(headers, indent=1, ensure_ascii=False)
+            ),
+            "body_excerpt": without_url(body_excerpt) or None,
         }
         query = self._aggregated_insert(values)
         try:

@@ -44,6 +44,9 @@ class IntegrationWebhookReplay(models.TransientModel):
         )
 
     def action_replay(self):
+        """Requeues the failed deliveries, for those who may change them."""
+        self.check_access("write")
+        self.env["integration.webhook.delivery"].check_access("write")
         self.ensure_one()
         deliveries = self.env["integration.webhook.delivery"].search(self._domain())
         if not deliveries:

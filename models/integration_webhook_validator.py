@@ -3,10 +3,16 @@ import io
 from werkzeug.exceptions import abort
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.http import request
 
-from ..lib import networks, ratelimit, standard_webhooks, webhook_input
+from ..lib import (
+    networks,
+    ratelimit,
+    standard_webhooks,
+    validator_changes,
+    webhook_input,
+)
 from ..lib import webhook_signatures as signatures
 from ..lib import webhook_validation as validation
 from .constraints import check_parsed
@@ -268,9 +274,37 @@ class IntegrationWebhookValidator(models.Model):
         return validators
 
     def write(self, vals):
+        if not self.env.is_system() and validator_changes.GUARDED_FIELDS & vals.keys():
+            self._check_not_weakened(vals)
         result = super().write(vals)
         self.env.registry.clear_cache()
         return result
+
+    def _check_not_weakened(self, vals):
+        """Refuses ``vals`` when they make a validator that guards an
+        automation accept more than it does (see ``lib.validator_changes``):
+        that automation runs as superuser, so only a system administrator may
+        open it wider. Tightening is left to integration managers."""
+        # As the caller first: those who may not write learn nothing here.
+        self.check_access("write")
+        in_use = self.filtered(lambda v: v.automation_count)
+        names = sorted(validator_changes.GUARDED_FIELDS & vals.keys())
+        for validator in in_use.sudo():
+            old = {name: validator[name] for name in names}
+            if weakened := validator_changes.weakened(old, vals):
+                labels = ", ".join(
+                    self._fields[name]._description_string(self.env)
+                    for name in weakened
+                )
+                raise AccessError(
+                    self.env._(
+                        "Validator %(name)s guards %(count)s automation(s): only a "
+                        "system administrator can loosen its %(fields)s.",
+                        name=validator.name,
+                        count=validator.automation_count,
+                        fields=labels,
+                    )
+                )
 
     def unlink(self):
         result = super().unlink()
@@ -278,6 +312,7 @@ class IntegrationWebhookValidator(models.Model):
         return result
 
     def action_view_automations(self):
+        self.check_access("read")
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
@@ -289,6 +324,7 @@ class IntegrationWebhookValidator(models.Model):
         }
 
     def action_view_rejections(self):
+        self.check_access("read")
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "integration_gateway.action_integration_webhook_rejection"

@@ -5,6 +5,7 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..lib import event_schema, webhook_http
+from .internal_context import SYNCING_URL, syncing_url
 
 _logger = logging.getLogger(__name__)
 
@@ -86,9 +87,7 @@ class IrActionsServer(models.Model):
             )
             vals = {**vals, "webhook_url": endpoint.sudo().url}
         result = super().write(vals)
-        if _ENDPOINT_FIELDS & vals.keys() and not self.env.context.get(
-            "integration_syncing_url"
-        ):
+        if _ENDPOINT_FIELDS & vals.keys() and not syncing_url(self.env):
             self._link_webhook_endpoints()
         if _EVENT_TYPE_FIELDS & vals.keys() or "webhook_event_type_id" in vals:
             self._link_webhook_event_types(
@@ -109,14 +108,14 @@ class IrActionsServer(models.Model):
                 if action.webhook_endpoint_id:
                     # An endpoint's URL changes reach its actions: only those
                     # that post through it follow.
-                    action.with_context(integration_syncing_url=True).write(
+                    action.with_context(**SYNCING_URL).write(
                         {"webhook_endpoint_id": False}
                     )
                 continue
             if action.webhook_endpoint_id.url == action.webhook_url:
                 continue
             endpoint = endpoints._for_url(action.webhook_url)
-            action.with_context(integration_syncing_url=True).write(
+            action.with_context(**SYNCING_URL).write(
                 {"webhook_endpoint_id": endpoint.id}
             )
 

@@ -82,6 +82,9 @@ class ResConfigSettings(models.TransientModel):
                 )
 
     def set_values(self):
+        # Public, and it writes as superuser (parameters, crons): checked as
+        # the caller, even on no record at all.
+        self.check_access("write")
         result = super().set_values()
         # The dispatcher count is a number of crons: make it so.
         self.env["integration.webhook.dispatcher"]._sync_crons(

@@ -15,3 +15,6 @@ from . import test_i18n
 from . import test_examples
 from . import test_tour_scenarios
 from . import test_event_types
+from . import test_access_actions
+from . import test_access_http
+from . import test_validator_weakening
