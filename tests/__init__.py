@@ -15,3 +15,4 @@ from . import test_i18n
 from . import test_examples
 from . import test_tour_scenarios
 from . import test_event_types
+from . import test_tour_event_types
