@@ -3,6 +3,7 @@ from . import integration_webhook_endpoint
 from . import integration_webhook_dispatcher
 from . import integration_webhook_event_type
 from . import integration_webhook_subscription
+from . import integration_webhook_test_event
 from . import integration_webhook_delivery
 from . import integration_webhook_attempt
 from . import integration_webhook_replay

@@ -346,6 +346,14 @@ class IntegrationWebhookEndpoint(models.Model):
             },
             sort_keys=True,
         )
+        return self._send_test_event(payload)
+
+    def _send_test_event(self, payload, event_type=None):
+        """Sends ``payload`` (Odoo's shape; in the endpoint's format) as a
+        test event of ``event_type`` and returns the notification of the
+        receiver's answer. Callers check the user's rights first."""
+        self.ensure_one()
+        payload = self._test_event_body(payload, event_type)
         delivery = (
             self.env["integration.webhook.delivery"]
             .sudo()
@@ -355,6 +363,7 @@ class IntegrationWebhookEndpoint(models.Model):
                     "payload": payload,
                     "res_model": self._name,
                     "res_id": self.id,
+                    "event_type_id": event_type.id if event_type else False,
                     "is_test": True,
                     "state": "sending",
                 }

@@ -69,7 +69,15 @@ class IntegrationWebhookEventType(models.Model):
         "ir.actions.server",
         "webhook_event_type_id",
         string="Webhook Actions",
+        # Server actions are for system administrators only.
+        groups="base.group_system",
         help="The queued webhook actions that emit this event.",
+    )
+    action_count = fields.Integer(
+        compute="_compute_action_count",
+        compute_sudo=True,
+        help="How many queued webhook actions send this event: their fields "
+        "are the event's.",
     )
 
     _name_unique = models.Constraint(
@@ -89,6 +97,17 @@ class IntegrationWebhookEventType(models.Model):
                 indent=2,
                 default=str,
             )
+
+    def _compute_action_count(self):
+        counts = dict(
+            self.env["ir.actions.server"]._read_group(
+                [("webhook_event_type_id", "in", self.ids)],
+                ["webhook_event_type_id"],
+                ["__count"],
+            )
+        )
+        for event_type in self:
+            event_type.action_count = counts.get(event_type, 0)
 
     def _compute_confirm_breaking_change(self):
         self.confirm_breaking_change = False
@@ -171,6 +190,31 @@ class IntegrationWebhookEventType(models.Model):
                     )
                 )
             event_type.sudo().schema_version += 1
+
+    def _sample_payload(self):
+        """The body of this event as its actions send it, for the latest
+        record of its model that the current user may read (a test event
+        carries nothing the sender could not read); without such a record,
+        the schema's example."""
+        self.ensure_one()
+        Model = self.env[self.model]
+        record = Model.browse()
+        if Model.has_access("read"):
+            record = Model.search([], limit=1, order="id desc")
+        names = [
+            name for name in self.field_ids.mapped("name") if name in Model._fields
+        ]
+        values = {
+            "_model": self.model,
+            "_id": record.id or 0,
+            "_action": f"test of {self.name}",
+        }
+        if record and names:
+            values.update(record.read(names, load=None)[0])
+        elif names:
+            example = event_schema.example_data(self._data_schema())
+            values.update({name: example[name] for name in ["id", *names]})
+        return json.dumps(values, sort_keys=True, default=str)
 
     def _data_schema(self):
         """The JSON Schema of this event's data, as a dict."""

@@ -3,6 +3,8 @@ import ast
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..lib import event_schema
+
 PAYLOAD_FORMATS = [
     ("odoo", "Odoo (_model, _id, _action and the fields)"),
     ("standard", "Standard Webhooks envelope (type, timestamp, data)"),
@@ -128,3 +130,23 @@ class IntegrationWebhookEndpoint(models.Model):
 
     def _search_event_type_ids(self, operator, value):
         return [("subscription_ids.event_type_id", operator, value)]
+
+    def action_open_test_event(self):
+        """Opens the wizard sending a test event of a chosen type."""
+        self.check_access("write")
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "integration_gateway.integration_webhook_test_event_action"
+        )
+        action["context"] = {
+            "default_endpoint_id": self.id,
+            "default_event_type_id": self.event_type_ids[:1].id,
+        }
+        return action
+
+    def _test_event_body(self, payload, event_type):
+        """``payload`` (Odoo's shape) as this endpoint receives it."""
+        self.ensure_one()
+        if event_type and self.payload_format == "standard":
+            return event_schema.envelope(payload, event_type.name)
+        return payload

@@ -18,3 +18,4 @@ from . import test_event_types
 from . import test_access_actions
 from . import test_access_http
 from . import test_validator_weakening
+from . import test_tour_event_types

@@ -367,6 +367,41 @@ class TestSubscriptions(WebhookCase):
         self.event_type.name = "res.partner.registered"
         self.assertEqual(self.event_type.schema_version, 2)
 
+    def test_a_test_event_of_a_type_carries_a_real_record(self):
+        standard = self.subscribe("/standard", payload_format="standard")
+        partner = self.env["res.partner"].create({"name": "Latest Partner"})
+        self.Delivery.search([]).unlink()
+        action = standard.action_open_test_event()
+        wizard = (
+            self.env["integration.webhook.test.event"]
+            .with_context(action["context"])
+            .create({})
+        )
+        self.assertEqual(wizard.event_type_id, self.event_type)
+        self.assertIn('"type": "%s"' % self.event_type.name, wizard.payload)
+        result = wizard.action_send()
+        self.assertEqual(result["params"]["type"], "success", result)
+        [got] = self.receiver.wait_for(1)
+        envelope = Webhook(standard.sudo().secret).verify(got.body, got.headers)
+        self.assertEqual(envelope["type"], self.event_type.name)
+        self.assertEqual(envelope["data"]["_id"], partner.id)
+        self.assertEqual(envelope["data"]["name"], "Latest Partner")
+        test = self.Delivery.search([("endpoint_id", "=", standard.id)])
+        self.assertTrue(test.is_test)
+        self.assertEqual(test.event_type_id, self.event_type)
+
+        # Only those who may change the endpoint send it.
+        user = new_test_user(self.env, login="ig_test_event_user")
+        with self.assertRaises(AccessError):
+            standard.with_user(user).action_open_test_event()
+        with self.assertRaises(AccessError):
+            self.env["integration.webhook.test.event"].with_user(user).create(
+                {"endpoint_id": standard.id, "event_type_id": self.event_type.id}
+            )
+        with self.assertRaises(AccessError):
+            wizard.with_user(user).action_send()
+        self.assertEqual(len(self.receiver.requests), 1, "nothing more was sent")
+
     def test_bad_subscriptions_are_refused(self):
         endpoint = self.make_endpoint("/bad")
         Subscription = self.env["integration.webhook.subscription"]
