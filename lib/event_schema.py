@@ -108,6 +108,9 @@ def field_schema(meta):
         schema["title"] = meta["string"]
     if meta.get("help"):
         schema["description"] = meta["help"]
+    if meta.get("readonly"):
+        # Computed or system-set in Odoo: receivers cannot expect to write it back.
+        schema["readOnly"] = True
     if meta.get("relation"):
         schema["x-odoo-relation"] = meta["relation"]
     schema["x-odoo-type"] = ftype
@@ -236,7 +239,7 @@ def _shape(prop):
     return {
         key: value
         for key, value in prop.items()
-        if key not in ("title", "description", "x-odoo-type")
+        if key not in ("title", "description", "readOnly", "x-odoo-type")
     }
 
 

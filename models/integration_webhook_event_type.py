@@ -224,7 +224,16 @@ class IntegrationWebhookEventType(models.Model):
             self.env[self.model]
             .sudo()
             .fields_get(
-                names, ["type", "string", "help", "relation", "selection", "required"]
+                names,
+                [
+                    "type",
+                    "string",
+                    "help",
+                    "relation",
+                    "selection",
+                    "required",
+                    "readonly",
+                ],
             )
         )
         return event_schema.data_schema(

@@ -5,6 +5,8 @@ from odoo.exceptions import ValidationError
 
 from ..lib import event_schema
 
+# The type of the plain test event in the Standard Webhooks envelope.
+TEST_EVENT_TYPE = "integration.test"
 PAYLOAD_FORMATS = [
     ("odoo", "Odoo (_model, _id, _action and the fields)"),
     ("standard", "Standard Webhooks envelope (type, timestamp, data)"),
@@ -145,8 +147,10 @@ class IntegrationWebhookEndpoint(models.Model):
         return action
 
     def _test_event_body(self, payload, event_type):
-        """``payload`` (Odoo's shape) as this endpoint receives it."""
+        """``payload`` (Odoo's shape) as this endpoint receives it: in the
+        envelope of its type, ``integration.test`` for a plain test event."""
         self.ensure_one()
-        if event_type and self.payload_format == "standard":
-            return event_schema.envelope(payload, event_type.name)
+        if self.payload_format == "standard":
+            name = event_type.name if event_type else TEST_EVENT_TYPE
+            return event_schema.envelope(payload, name)
         return payload

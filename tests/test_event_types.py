@@ -98,6 +98,12 @@ class TestEventTypes(WebhookCase):
             schema["properties"]["parent_id"]["x-odoo-relation"], "res.partner"
         )
         self.assertIn("contact", schema["properties"]["type"]["enum"])
+        self.assertNotIn("readOnly", schema["properties"]["name"])
+        readonly = partner_fields(self.env, "commercial_partner_id")
+        action.webhook_field_ids = [Command.link(readonly.id)]
+        action.webhook_event_type_id.invalidate_recordset(["schema"])
+        schema = json.loads(action.webhook_event_type_id.schema)
+        self.assertTrue(schema["properties"]["commercial_partner_id"]["readOnly"])
 
         company = self.env["res.partner"].create({"name": "Azure", "is_company": True})
         partner = self.env["res.partner"].create(
@@ -401,6 +407,13 @@ class TestSubscriptions(WebhookCase):
         with self.assertRaises(AccessError):
             wizard.with_user(user).action_send()
         self.assertEqual(len(self.receiver.requests), 1, "nothing more was sent")
+
+        # The plain test event comes in the endpoint's envelope too.
+        standard.action_send_test_event()
+        plain = self.receiver.wait_for(2)[1]
+        envelope = Webhook(standard.sudo().secret).verify(plain.body, plain.headers)
+        self.assertEqual(envelope["type"], "integration.test")
+        self.assertTrue(envelope["data"]["_test"])
 
     def test_bad_subscriptions_are_refused(self):
         endpoint = self.make_endpoint("/bad")

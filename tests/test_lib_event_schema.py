@@ -107,3 +107,11 @@ def test_every_event_type_has_its_channel_operation_and_message():
             "webhook-timestamp",
             "webhook-signature",
         ]
+
+
+def test_readonly_fields_are_marked_and_not_breaking():
+    meta = {"type": "char", "readonly": True, "string": "Reference"}
+    assert event_schema.field_schema(meta)["readOnly"] is True
+    old = event_schema.data_schema("a.b", "m", {"ref": {"type": "char"}})
+    new = event_schema.data_schema("a.b", "m", {"ref": meta})
+    assert event_schema.breaking_changes(old, new) == []
