@@ -97,10 +97,6 @@ registry.category("web_tour.tours").add("integration_gateway_event_subscription"
             run: "edit [(\"is_company\", \"=\", True)]",
         },
         {
-            content: "The filter is understood",
-            trigger: ".modal .o_domain_selector:contains(Is a Company)",
-        },
-        {
             content: "Keep the subscription",
             trigger: ".modal .o_form_button_save",
             run: "click",
