@@ -5,7 +5,7 @@ shows its type."""
 
 import json
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import run_dispatcher
 from .webhook_receiver import WebhookReceiver
@@ -35,6 +35,23 @@ class TestEventTypeTours(HttpCase):
         event_type = rule.action_server_ids.webhook_event_type_id
         self.assertEqual(event_type.name, "res.partner.created")
 
+        # An Integration Manager (who may not read server actions) names it.
+        new_test_user(
+            self.env,
+            login="ig_event_manager",
+            password="ig_event_manager",
+            groups="base.group_user,integration_gateway.group_integration_manager",
+        )
+        self.start_tour(
+            "/odoo/action-integration_gateway.integration_webhook_event_type_action/"
+            f"{event_type.id}?debug=1",
+            "integration_gateway_event_type_form",
+            login="ig_event_manager",
+            timeout=120,
+        )
+        self.assertEqual(event_type.name, "res.partner.registered")
+        self.assertEqual(event_type.description, "A contact was created.")
+
         carrier = self.env["integration.webhook.endpoint"].create(
             {
                 "name": "Carrier",
@@ -55,7 +72,7 @@ class TestEventTypeTours(HttpCase):
         self.assertEqual(subscription._parsed_domain(), [("is_company", "=", True)])
         [test_event] = self.receiver.wait_for(1)
         envelope = json.loads(test_event.body)
-        self.assertEqual(envelope["type"], "res.partner.created")
+        self.assertEqual(envelope["type"], "res.partner.registered")
         self.assertEqual(envelope["data"]["_model"], "res.partner")
         self.assertTrue(carrier.delivery_ids.filtered("is_test").event_type_id)
 

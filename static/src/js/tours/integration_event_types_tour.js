@@ -84,11 +84,11 @@ registry.category("web_tour.tours").add("integration_gateway_event_subscription"
         {
             content: "The event type the automation made",
             trigger: ".modal .o_field_widget[name='event_type_id'] input",
-            run: "edit res.partner.created",
+            run: "edit res.partner.registered",
         },
         {
             content: "Pick it",
-            trigger: ".dropdown-menu li a:contains(res.partner.created):not(:has(.fa-spin))",
+            trigger: ".dropdown-menu li a:contains(res.partner.registered):not(:has(.fa-spin))",
             run: "click",
         },
         {
@@ -104,7 +104,7 @@ registry.category("web_tour.tours").add("integration_gateway_event_subscription"
         {
             content: "The subscription is listed",
             trigger:
-                "body:not(:has(.modal)) div[name='subscription_ids'] td[name='event_type_id']:contains(res.partner.created)",
+                "body:not(:has(.modal)) div[name='subscription_ids'] td[name='event_type_id']:contains(res.partner.registered)",
         },
         ...stepUtils.saveForm(),
         {
@@ -131,13 +131,51 @@ registry.category("web_tour.tours").add("integration_gateway_event_subscription"
             run: "click",
         },
         {
-            content: "Open the test event, of its event type",
-            trigger: ".o_data_row td[name='event_type_id']:contains(res.partner.created)",
+            content: "The test event is listed with its event type",
+            trigger: ".o_data_row td[name='event_type_id']:contains(res.partner.registered)",
+        },
+        {
+            content: "Open it",
+            trigger: ".o_data_row td[name='state']:contains('Delivered')",
             run: "click",
         },
         {
             content: "Its attempt: delivered",
             trigger: "div[name='attempt_ids'] td[name='status_code']:contains('200')",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("integration_gateway_event_type_form", {
+    steps: () => [
+        {
+            content: "The event type the automation made",
+            trigger: ".o_field_widget[name='name'] input",
+            run: "edit res.partner.registered",
+        },
+        {
+            content: "Describe it for the receivers' developers",
+            trigger: ".o_field_widget[name='description'] textarea",
+            run: "edit A contact was created.",
+        },
+        ...stepUtils.saveForm(),
+        {
+            content: "Its schema, from the fields' metadata",
+            trigger: ".o_notebook_headers .nav-link:contains(Schema)",
+            run: "click",
+        },
+        {
+            content: "The schema names the event and its model",
+            trigger: "div[name='schema']:contains(res.partner.registered)",
+        },
+        {
+            content: "An example, from a real contact",
+            trigger: ".o_notebook_headers .nav-link:contains(Example)",
+            run: "click",
+        },
+        {
+            content: "The example carries the record's id",
+            trigger: "div[name='example_payload']:contains(_id)",
         },
     ],
 });
