@@ -123,6 +123,12 @@ def make_rule(model_pattern, method_pattern, effect):
     return Rule(parse_patterns(model_pattern), parse_patterns(method_pattern), effect)
 
 
+# Methods a read-only policy admits although Odoo does not mark them
+# ``@api.readonly``: they read metadata only (the models enforce that the
+# calls of a read-only key write nothing in any case).
+READ_ONLY_METHODS = frozenset({"fields_get"})
+
+
 def rule_effect(rules, model, method):
     """ALLOW when a rule allows ``model.method`` and none denies it, DENY
     when a rule denies it, None when no rule matches."""
@@ -138,7 +144,8 @@ def rule_effect(rules, model, method):
 def check(policy, *, model, method, readonly_method, address, legacy_rpc=False):
     """Decides whether ``policy`` lets a key call ``model.method``.
 
-    ``readonly_method`` says whether Odoo marks the method ``@api.readonly``;
+    ``readonly_method`` says whether Odoo marks the method ``@api.readonly``
+    (a read-only policy admits those and READ_ONLY_METHODS);
     ``address`` is the client's address; ``legacy_rpc`` is True for calls
     through XML-RPC or JSON-RPC. Returns None when the call is allowed and
     raises :class:`PolicyDenied` otherwise, the checks running from the most
@@ -153,7 +160,7 @@ def check(policy, *, model, method, readonly_method, address, legacy_rpc=False):
             REASON_RULE,
             "a rule denies it" if effect == DENY else "no rule allows it",
         )
-    if policy.read_only and not readonly_method:
+    if policy.read_only and not (readonly_method or method in READ_ONLY_METHODS):
         raise PolicyDenied(
             REASON_READ_ONLY, "the policy is read-only and this method may write"
         )
@@ -193,6 +200,33 @@ def route_call(path):
         if name and "/" not in name:
             return (name, "fields_get")
     return None
+
+
+# The policy id standing for a default policy setting that cannot be read:
+# no policy has it, so it compiles to a policy that refuses everything.
+UNREADABLE_POLICY_ID = 0
+_POLICY_ID_RE = re.compile(r"[0-9]+")
+
+
+def parse_policy_id(value):
+    """The policy id a setting names: None when it names none (unset or
+    blank), the id when it is a number (whitespace around it ignored),
+    UNREADABLE_POLICY_ID for anything else, so that a setting no one can
+    read restricts keys rather than freeing them.
+
+    >>> parse_policy_id("13\\n"), parse_policy_id(" 7 "), parse_policy_id(False)
+    (13, 7, None)
+    >>> parse_policy_id("  "), parse_policy_id("0")
+    (None, None)
+    >>> parse_policy_id("13x"), parse_policy_id("+13"), parse_policy_id("1_3")
+    (0, 0, 0)
+    """
+    text = "" if value is None or value is False else str(value).strip()
+    if not text:
+        return None
+    if not _POLICY_ID_RE.fullmatch(text):
+        return UNREADABLE_POLICY_ID
+    return int(text) or None
 
 
 def key_expiry(expiration_date, create_date, max_lifetime_days):

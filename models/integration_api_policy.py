@@ -10,6 +10,9 @@ from .constraints import check_parsed
 _logger = logging.getLogger(__name__)
 
 DEFAULT_POLICY_PARAM = "integration_gateway.default_policy_id"
+# (database, value) of the unreadable default policy settings already
+# logged: the setting is read on every call, the error is logged once.
+_unreadable_defaults_logged = set()
 
 
 class IntegrationApiPolicy(models.Model):
@@ -164,12 +167,25 @@ class IntegrationApiPolicy(models.Model):
 
     @api.model
     def _integration_default_policy_id(self):
-        """The id of the policy of keys that have none, or None."""
+        """The id of the policy of keys that have none, or None; the one
+        reading of the setting (Settings, key checks, deletion). A value
+        that cannot be read gives ``api_policy.UNREADABLE_POLICY_ID``,
+        whose policy refuses everything, and is logged."""
         value = self.env["ir.config_parameter"].sudo().get_param(DEFAULT_POLICY_PARAM)
-        try:
-            return int(value) or None
-        except (TypeError, ValueError):
-            return None
+        policy_id = api_policy.parse_policy_id(value)
+        logged = (self.env.cr.dbname, value)
+        if (
+            policy_id == api_policy.UNREADABLE_POLICY_ID
+            and logged not in _unreadable_defaults_logged
+        ):
+            _unreadable_defaults_logged.add(logged)
+            _logger.error(
+                "%s is %r, not a policy id: keys without a policy are refused "
+                "until a default policy is chosen in Settings",
+                DEFAULT_POLICY_PARAM,
+                value,
+            )
+        return policy_id
 
     def _integration_touch(self):
         """Marks the policies as changed: a new revision, so that no worker
@@ -193,7 +209,10 @@ class IntegrationApiPolicy(models.Model):
         compiles to one that refuses everything (fail closed)."""
         policy = self.sudo().browse(policy_id).exists()
         if not policy:
-            return api_policy.Policy(id=policy_id, name=f"#{policy_id}")
+            name = f"#{policy_id}"
+            if policy_id == api_policy.UNREADABLE_POLICY_ID:
+                name = "default (its setting cannot be read)"
+            return api_policy.Policy(id=policy_id, name=name)
         return api_policy.Policy(
             id=policy.id,
             name=policy.name,

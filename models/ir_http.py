@@ -1,12 +1,13 @@
 import logging
 import re
 
+from psycopg2.errors import ReadOnlySqlTransaction
 from werkzeug.exceptions import Unauthorized
 
 from odoo import fields, models
 from odoo.exceptions import AccessError
 from odoo.http import request
-from odoo.tools import config
+from odoo.tools import SQL, config
 
 from ..lib import api_policy, networks, ratelimit
 from .integration_api_usage import usage_tally
@@ -38,6 +39,31 @@ class IrHttp(models.AbstractModel):
             raise
         cls._integration_check_webhook_request(rule, args)
         return result
+
+    @classmethod
+    def _dispatch(cls, endpoint):
+        # A read-only policy is enforced here, around the method, on the
+        # transaction itself. Odoo's read-only routes are no boundary: the
+        # route's ``readonly`` is decided before the key is known, a method
+        # marked read-only that writes is served again on a read/write cursor
+        # (Request._serve_db), and without a replica read-only routes run on
+        # the primary's read/write cursor from the start. Turning the write's
+        # ReadOnlySqlTransaction into an AccessError inside the dispatch also
+        # keeps Odoo from retrying it.
+        policy = cls._integration_read_only_policy()
+        if policy is None:
+            return super()._dispatch(endpoint)
+        cr = request.env.cr
+        try:
+            # SET TRANSACTION in a savepoint holds until the savepoint ends,
+            # whether released or rolled back: the request's cursor is left
+            # as it was for Odoo's own bookkeeping.
+            with cr.savepoint():
+                cr.execute(SQL("SET TRANSACTION READ ONLY"))
+                return super()._dispatch(endpoint)
+        except ReadOnlySqlTransaction:
+            cls._integration_count_api_usage("denied")
+            raise cls._integration_read_only_denial(policy) from None
 
     @classmethod
     def _handle_error(cls, exception):
@@ -116,6 +142,38 @@ class IrHttp(models.AbstractModel):
             model, method = call
         Policy._integration_enforce(
             policy, api_key, model, method, cls._integration_client_address()
+        )
+
+    @classmethod
+    def _integration_read_only_policy(cls):
+        """The compiled policy of the current request's key when it is
+        read-only, else None."""
+        api_key = cls._integration_current_api_key()
+        if api_key is None or api_key.policy_id is None:
+            return None
+        policy = request.env["integration.api.policy"]._integration_compiled(
+            api_key.policy_id, api_key.policy_revision
+        )
+        return policy if policy.read_only else None
+
+    @classmethod
+    def _integration_read_only_denial(cls, policy):
+        """The AccessError of a read-only key's call that tried to write."""
+        api_key = cls._integration_current_api_key()
+        params = request.params or {}
+        if "__model__" in params and "__method__" in params:
+            what = f"{params['__model__']}.{params['__method__']}"
+        else:
+            what = request.httprequest.path
+        denied = api_policy.PolicyDenied(
+            api_policy.REASON_READ_ONLY,
+            "the policy is read-only and this call tried to write; nothing was written",
+        )
+        _logger.info(
+            "API key #%s refused (%s): %s", api_key.key_id, denied.reason, denied
+        )
+        return request.env["integration.api.policy"]._integration_denial(
+            policy, what, denied
         )
 
     @classmethod

@@ -13,7 +13,6 @@ from odoo.tools import SQL
 from odoo.addons.base.models.res_users import INDEX_SIZE, KEY_CRYPT_CONTEXT
 
 from ..lib import api_policy
-from .integration_api_policy import DEFAULT_POLICY_PARAM
 from .integration_api_usage import usage_tally
 from .integration_rate_limiter import RateLimitExceeded, own_cursor
 
@@ -54,8 +53,9 @@ class ResUsersApikeys(models.Model):
     is the key of row N never changes, so it is cached per worker under a
     keyed hash of the token; everything that can change (the key still
     exists, its user is active, its scope, expiry and policy, the policy's
-    revision and the default policy) is read fresh by one indexed query on
-    every request. A revoked key, an archived user or a tightened policy
+    revision) is read fresh by one indexed query on every request, the
+    default policy through Odoo's cache of system parameters, which every
+    change clears on all workers. A revoked key, an archived user or a tightened policy
     therefore takes effect on every worker at once; removals also clear the
     cache through Odoo's cache signalling.
     """
@@ -223,7 +223,11 @@ class ResUsersApikeys(models.Model):
         longer authenticates (removed, user archived, other scope, expired).
         """
         self.flush_model(["integration_policy_id"])
-        self.env["integration.api.policy"].flush_model(["revision"])
+        Policy = self.env["integration.api.policy"]
+        Policy.flush_model(["revision"])
+        # Read by the one parser of the setting, through Odoo's cache of
+        # system parameters, which every change of it clears on all workers.
+        default_id = Policy._integration_default_policy_id()
         self.env.cr.execute(
             SQL(
                 """
@@ -232,18 +236,15 @@ class ResUsersApikeys(models.Model):
                   FROM %(keys)s k
                   JOIN res_users u ON u.id = k.user_id
                  CROSS JOIN LATERAL (
-                       SELECT COALESCE(k.integration_policy_id, (
-                              SELECT CASE WHEN value ~ '^[0-9]+$'
-                                          THEN value::integer END
-                                FROM ir_config_parameter
-                               WHERE key = %(param)s)) AS policy_id) w
+                       SELECT COALESCE(k.integration_policy_id, %(default)s)
+                              AS policy_id) w
                   LEFT JOIN integration_api_policy p ON p.id = w.policy_id
                  WHERE k.id = %(key_id)s
                    AND u.active
                    AND (k.scope IS NULL OR k.scope = %(scope)s)
                 """,
                 keys=SQL.identifier(self._table),
-                param=DEFAULT_POLICY_PARAM,
+                default=default_id,
                 key_id=key_id,
                 scope=scope,
             )
@@ -253,9 +254,10 @@ class ResUsersApikeys(models.Model):
             return None
         user_id, expiration_date, create_date, policy_id, revision = row
         lifetime = 0
-        if policy_id:
-            # A policy named but gone (revision None) compiles to one that
-            # refuses everything: a broken setting must not open the door.
+        if policy_id is not None:
+            # A policy named but gone (revision None), or a default setting
+            # that cannot be read, compiles to one that refuses everything:
+            # a broken setting must not open the door.
             policy = self.env["integration.api.policy"]._integration_compiled(
                 policy_id, revision
             )

@@ -1,6 +1,7 @@
 """lib.api_policy: pattern rules, deny wins, read-only, networks, lifetimes."""
 
 import datetime
+import doctest
 
 import pytest
 
@@ -94,6 +95,12 @@ def test_read_only_admits_only_readonly_methods():
     assert denied.value.reason == api_policy.REASON_READ_ONLY
 
 
+def test_read_only_admits_fields_get():
+    """Odoo does not mark fields_get read-only; it reads metadata only."""
+    pol = policy(("*", "*", "allow"), read_only=True)
+    check(pol, method="fields_get", readonly=False)
+
+
 def test_read_only_does_not_widen_the_rules():
     pol = policy(("res.partner", "*", "allow"), read_only=True)
     with pytest.raises(api_policy.PolicyDenied) as denied:
@@ -175,3 +182,31 @@ def test_lifetime_error():
     assert "at most 30 days" in api_policy.lifetime_error(
         now + datetime.timedelta(days=31), now, 30
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "policy_id"),
+    [
+        (False, None),
+        (None, None),
+        ("", None),
+        (" \n", None),
+        ("0", None),
+        ("13", 13),
+        ("13\n", 13),
+        (" 13 ", 13),
+        ("13x", api_policy.UNREADABLE_POLICY_ID),
+        ("+13", api_policy.UNREADABLE_POLICY_ID),
+        ("1_3", api_policy.UNREADABLE_POLICY_ID),
+        ("١٣", api_policy.UNREADABLE_POLICY_ID),
+        ("False", api_policy.UNREADABLE_POLICY_ID),
+    ],
+)
+def test_policy_id_setting_is_parsed_one_way(value, policy_id):
+    """Whitespace around a number is ignored; anything else that is not
+    empty fails closed (the unreadable id, which no policy has)."""
+    assert api_policy.parse_policy_id(value) == policy_id
+
+
+def test_doctests():
+    assert doctest.testmod(api_policy).failed == 0
