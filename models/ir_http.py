@@ -177,8 +177,8 @@ class IrHttp(models.AbstractModel):
         )
 
     @classmethod
-    def _integration_auth_failure_limits(cls):
-        params = request.env["ir.config_parameter"].sudo()
+    def _integration_auth_failure_limits(cls, env=None):
+        params = (env or request.env)["ir.config_parameter"].sudo()
         try:
             return ratelimit.parse_limits(params.get_param(AUTH_FAILURE_LIMIT_PARAM))
         except ValueError:
@@ -189,12 +189,14 @@ class IrHttp(models.AbstractModel):
             return ()
 
     @classmethod
-    def _integration_check_auth_failures(cls):
-        """429 for an address that failed too many Bearer authentications,
-        before its key is checked: a correct key does not unlock it."""
-        limits = cls._integration_auth_failure_limits()
+    def _integration_check_auth_failures(cls, env=None):
+        """429 for an address that failed too many key authentications
+        (Bearer or legacy RPC), before its key is checked: a correct key
+        does not unlock it. ``env``: the database's, where the request has
+        none of its own (legacy RPC)."""
+        limits = cls._integration_auth_failure_limits(env)
         address = cls._integration_client_address()
-        limiter = request.env["integration.rate.limiter"]
+        limiter = (env or request.env)["integration.rate.limiter"]
         decision = limiter._peek(
             f"auth-failure:{address}", limits, unavailable=AUTH_GUARD_UNAVAILABLE
         )
@@ -207,15 +209,15 @@ class IrHttp(models.AbstractModel):
             )
 
     @classmethod
-    def _integration_count_auth_failure(cls):
-        limits = cls._integration_auth_failure_limits()
+    def _integration_count_auth_failure(cls, env=None):
+        limits = cls._integration_auth_failure_limits(env)
         address = cls._integration_client_address()
-        decision = request.env["integration.rate.limiter"]._hit(
+        decision = (env or request.env)["integration.rate.limiter"]._hit(
             f"auth-failure:{address}", limits, unavailable=AUTH_GUARD_UNAVAILABLE
         )
         if decision and decision.allowed and not decision.remaining:
             _logger.warning(
-                "Bearer authentication blocked for %s after %s failed attempts "
+                "API key authentication blocked for %s after %s failed attempts "
                 "(limit %s)",
                 address,
                 decision.limit.quantity,

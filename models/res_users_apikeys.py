@@ -3,6 +3,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import time
 
 from odoo import api, fields, models, tools
@@ -10,13 +11,22 @@ from odoo.exceptions import AccessDenied, AccessError
 from odoo.http import request
 from odoo.tools import SQL
 
-from odoo.addons.base.models.res_users import INDEX_SIZE, KEY_CRYPT_CONTEXT
+from odoo.addons.base.models.res_users import (
+    API_KEY_SIZE,
+    INDEX_SIZE,
+    KEY_CRYPT_CONTEXT,
+)
 
 from ..lib import api_policy
 from .integration_api_usage import usage_tally
 from .integration_rate_limiter import RateLimitExceeded, own_cursor
 
 _logger = logging.getLogger(__name__)
+
+# What Odoo's keys look like: API_KEY_SIZE random bytes in hex. A legacy
+# RPC password of another shape can never be a key: its failure is a wrong
+# password (Odoo's login cooldown), not a guess at a key.
+KEY_SHAPE = re.compile(f"[0-9a-f]{{{API_KEY_SIZE * 2}}}")
 
 # The key whose legacy RPC call (XML-RPC, JSON-RPC) the RPC controller has
 # checked against its policy, for the duration of that call.
@@ -306,6 +316,20 @@ class ResUsersApikeys(models.Model):
             api_key
         ):
             raise AccessDenied()
+
+    @api.model
+    def _integration_legacy_key_guess(self, service, method, params):
+        """Whether a legacy RPC call authenticates with a password that has
+        the shape of an API key (what the guard against key guessing
+        counts): ``object.execute``/``execute_kw`` and ``common.login``/
+        ``authenticate``."""
+        if service == "object" and method in ("execute", "execute_kw"):
+            password = params[2] if len(params) >= 5 else None
+        elif service == "common" and method in ("login", "authenticate"):
+            password = params[2] if len(params) >= 3 else None
+        else:
+            return False
+        return isinstance(password, str) and bool(KEY_SHAPE.fullmatch(password))
 
     @api.model
     def _integration_check_legacy_call(self, service, method, params, address):
