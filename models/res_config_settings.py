@@ -61,8 +61,9 @@ class ResConfigSettings(models.TransientModel):
     integration_auth_failure_limit = fields.Char(
         string="Failed API Key Authentications",
         config_parameter="integration_gateway.auth_failure_limit",
-        help="How many failed Bearer authentications one client address may "
-        "make (e.g. 10/minute; 100/hour). Past it, its calls get 429, even "
+        help="How many failed API key authentications (Bearer, and legacy "
+        "RPC with a password shaped like a key) one client address may make "
+        "(e.g. 10/minute; 100/hour). Past it, its calls are refused, even "
         "with a correct key. Empty: no limit.",
     )
 
