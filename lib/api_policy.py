@@ -39,11 +39,30 @@ class PolicyDenied(Exception):
         self.message = message
 
 
+# The reasons, machine-readable in the 403's ``context.policy.reason``.
 REASON_NETWORK = "network"
 REASON_LEGACY_RPC = "legacy_rpc"
 REASON_READ_ONLY = "read_only"
-REASON_RULE = "rule"
+REASON_NO_RULE = "no_rule"
+REASON_DENY_RULE = "deny_rule"
 REASON_ROUTE = "route"
+REASON_LIFETIME = "lifetime"
+# A call no rule allows, for callers that do not tell the rules apart.
+REASON_RULE = REASON_NO_RULE
+
+# What a refused client can do about each reason, ending its message.
+HINTS = {
+    REASON_NETWORK: "Call from a network the policy allows, or have the policy "
+    "allow this address.",
+    REASON_LEGACY_RPC: "Use the JSON/2 API (POST /json/2/<model>/<method>).",
+    REASON_READ_ONLY: "Use a key whose policy may write.",
+    REASON_NO_RULE: "Have a rule of the policy allow it, or use a key whose "
+    "policy does.",
+    REASON_DENY_RULE: "The policy denies it on purpose: use a key whose policy "
+    "allows it.",
+    REASON_ROUTE: "Use the JSON/2 API (POST /json/2/<model>/<method>).",
+    REASON_LIFETIME: "Issue a new key.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +104,8 @@ class ApiKey:
     changes with every change of the policy or its rules, so it can key
     caches of anything derived from the policy). ``expires_at`` is the naive
     UTC moment the key stops working, taking the policy's maximum key
-    lifetime into account, or None for a key that does not expire.
+    lifetime into account (then ``lifetime_capped``), or None for a key
+    that does not expire.
     """
 
     key_id: int
@@ -93,6 +113,8 @@ class ApiKey:
     policy_id: int | None
     policy_revision: int | None = None
     expires_at: datetime.datetime | None = None
+    # expires_at is the policy's maximum lifetime, before the key's own expiry
+    lifetime_capped: bool = False
 
     def expired(self, now):
         return self.expires_at is not None and self.expires_at < now
@@ -156,10 +178,9 @@ def check(policy, *, model, method, readonly_method, address, legacy_rpc=False):
         check_legacy_rpc(policy)
     effect = rule_effect(policy.rules, model, method)
     if effect != ALLOW:
-        raise PolicyDenied(
-            REASON_RULE,
-            "a rule denies it" if effect == DENY else "no rule allows it",
-        )
+        if effect == DENY:
+            raise PolicyDenied(REASON_DENY_RULE, "a rule denies it")
+        raise PolicyDenied(REASON_NO_RULE, "no rule allows it")
     if policy.read_only and not (readonly_method or method in READ_ONLY_METHODS):
         raise PolicyDenied(
             REASON_READ_ONLY, "the policy is read-only and this method may write"

@@ -277,21 +277,33 @@ class IntegrationApiPolicy(models.Model):
                 "API key #%s refused (%s): %s", api_key.key_id, denied.reason, denied
             )
             raise self._integration_denial(
-                policy, f"{model}.{method}", denied
+                policy, f"{model}.{method}", denied, model=model, method=method
             ) from None
 
     @api.model
-    def _integration_denial(self, policy, what, denied):
+    def _integration_denial(self, policy, what, denied, model=None, method=None):
         """The AccessError telling a client that ``policy`` refuses
-        ``what`` (a call or a route) and why."""
-        return AccessError(
+        ``what`` (a call or a route), why and what to do; its ``context``
+        says so for programs (``policy``: ``name``, ``reason``, ``model``,
+        ``method``), as the 429's ``context.rate_limit`` does."""
+        error = AccessError(
             self.env._(
-                "Policy %(policy)s refuses %(what)s: %(reason)s.",
+                "Policy %(policy)s refuses %(what)s: %(reason)s. %(hint)s",
                 policy=repr(policy.name),
                 what=what,
                 reason=denied.message,
+                hint=api_policy.HINTS.get(denied.reason, ""),
             )
         )
+        error.context = {
+            "policy": {
+                "name": policy.name,
+                "reason": denied.reason,
+                "model": model,
+                "method": method,
+            }
+        }
+        return error
 
     @api.model
     def _integration_is_readonly(self, model, method):

@@ -2,11 +2,13 @@ import logging
 import re
 
 from psycopg2.errors import ReadOnlySqlTransaction
+from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from odoo import fields, models
 from odoo.exceptions import AccessError
 from odoo.http import request
+from odoo.service.model import get_public_method
 from odoo.tools import SQL, config
 
 from ..lib import api_policy, networks, ratelimit
@@ -86,8 +88,48 @@ class IrHttp(models.AbstractModel):
         try:
             return super()._auth_method_bearer()
         except Unauthorized:
-            cls._integration_count_auth_failure()
-            raise
+            # The holder of an expired key is told so; it guessed nothing.
+            expired = request.env["res.users.apikeys"]._integration_expired_key()
+            if expired is None:
+                cls._integration_count_auth_failure()
+                raise
+            raise cls._integration_key_expired(expired) from None
+
+    @classmethod
+    def _integration_key_expired(cls, api_key):
+        """The 401 of an expired key: when it expired, whether by its
+        policy's maximum lifetime (``context.policy.reason`` ``lifetime``)
+        and what to do."""
+        env = request.env
+        when = f"{api_key.expires_at.isoformat(' ', 'seconds')} UTC"
+        context = {"expired_at": api_key.expires_at.isoformat()}
+        if api_key.lifetime_capped:
+            policy = env["integration.api.policy"]._integration_compiled(
+                api_key.policy_id, api_key.policy_revision
+            )
+            message = env._(
+                "This API key expired on %(when)s: policy %(policy)s lets keys "
+                "live at most %(days)s days. %(hint)s",
+                when=when,
+                policy=repr(policy.name),
+                days=policy.max_key_lifetime_days,
+                hint=api_policy.HINTS[api_policy.REASON_LIFETIME],
+            )
+            context["policy"] = {
+                "name": policy.name,
+                "reason": api_policy.REASON_LIFETIME,
+                "model": None,
+                "method": None,
+            }
+        else:
+            message = env._(
+                "This API key expired on %(when)s. %(hint)s",
+                when=when,
+                hint=api_policy.HINTS[api_policy.REASON_LIFETIME],
+            )
+        exception = Unauthorized(message, www_authenticate=WWWAuthenticate("bearer"))
+        exception.context = context
+        return exception
 
     @classmethod
     def _integration_current_api_key(cls):
@@ -130,6 +172,9 @@ class IrHttp(models.AbstractModel):
         Policy = request.env["integration.api.policy"]
         if "__model__" in args and "__method__" in args:
             model, method = args["__model__"], args["__method__"]
+            if not cls._integration_core_calls(model, method):
+                # JSON/2 answers 404 itself: the policy adds nothing to it.
+                return
         else:
             call = api_policy.route_call(request.httprequest.path)
             if call is None:
@@ -143,6 +188,19 @@ class IrHttp(models.AbstractModel):
         Policy._integration_enforce(
             policy, api_key, model, method, cls._integration_client_address()
         )
+
+    @classmethod
+    def _integration_core_calls(cls, model, method):
+        """Whether JSON/2 would call ``model.method`` rather than answer 404
+        (an unknown model, or a method that does not exist or is not
+        public), found the way its controller finds them."""
+        try:
+            get_public_method(request.env[model], method)
+        except (KeyError, AttributeError):
+            return False
+        except AccessError:
+            return True  # a private method: refused, by the policy too
+        return True
 
     @classmethod
     def _integration_read_only_policy(cls):
@@ -161,10 +219,13 @@ class IrHttp(models.AbstractModel):
         """The AccessError of a read-only key's call that tried to write."""
         api_key = cls._integration_current_api_key()
         params = request.params or {}
-        if "__model__" in params and "__method__" in params:
-            what = f"{params['__model__']}.{params['__method__']}"
-        else:
-            what = request.httprequest.path
+        model, method = params.get("__model__"), params.get("__method__")
+        if model is None or method is None:
+            model, method = api_policy.route_call(request.httprequest.path) or (
+                None,
+                None,
+            )
+        what = f"{model}.{method}" if model else request.httprequest.path
         denied = api_policy.PolicyDenied(
             api_policy.REASON_READ_ONLY,
             "the policy is read-only and this call tried to write; nothing was written",
@@ -173,7 +234,7 @@ class IrHttp(models.AbstractModel):
             "API key #%s refused (%s): %s", api_key.key_id, denied.reason, denied
         )
         return request.env["integration.api.policy"]._integration_denial(
-            policy, what, denied
+            policy, what, denied, model=model, method=method
         )
 
     @classmethod

@@ -193,7 +193,12 @@ class ResUsersApikeys(models.Model):
         key_id = self._integration_key_id_of(token)
         if key_id is None:
             return None
-        return self._integration_key_state(key_id, scope)
+        api_key = self._integration_key_state(key_id, scope)
+        if api_key is None and request:
+            # The token is a key's, refused for its state: the Bearer check
+            # can tell its holder why without hashing the token again.
+            request.integration_refused_key_id = key_id
+        return api_key
 
     @api.model
     def _integration_key_id_of(self, token):
@@ -227,10 +232,12 @@ class ResUsersApikeys(models.Model):
                 return key_id
         raise _UnknownToken
 
-    def _integration_key_state(self, key_id, scope):
+    def _integration_key_state(self, key_id, scope, *, expired=False):
         """Reads what may have changed about key ``key_id`` since it was
         cached, in one query, and returns its ApiKey, or None when it no
         longer authenticates (removed, user archived, other scope, expired).
+        With ``expired``, the ApiKey only of a key that authenticates but
+        for having expired.
         """
         self.flush_model(["integration_policy_id"])
         Policy = self.env["integration.api.policy"]
@@ -272,16 +279,29 @@ class ResUsersApikeys(models.Model):
                 policy_id, revision
             )
             lifetime = policy.max_key_lifetime_days
+        expires_at = api_policy.key_expiry(expiration_date, create_date, lifetime)
         api_key = api_policy.ApiKey(
             key_id=key_id,
             user_id=user_id,
             policy_id=policy_id,
             policy_revision=revision,
-            expires_at=api_policy.key_expiry(expiration_date, create_date, lifetime),
+            expires_at=expires_at,
+            lifetime_capped=expires_at != expiration_date,
         )
-        if api_key.expired(fields.Datetime.now()):
+        if api_key.expired(fields.Datetime.now()) != expired:
             return None
         return api_key
+
+    @api.model
+    def _integration_expired_key(self):
+        """The ApiKey of the key the current request's token was found to
+        be and refused, when that key, of an active user, expired (its own
+        expiry or its policy's lifetime); else None. Only the holder of a
+        key's very token learns that it expired."""
+        key_id = getattr(request, "integration_refused_key_id", None)
+        if key_id is None:
+            return None
+        return self._integration_key_state(key_id, "rpc", expired=True)
 
     @api.model
     def _integration_legacy_call_checked(self, api_key):
