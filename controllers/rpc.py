@@ -1,6 +1,7 @@
 import contextlib
 import xmlrpc.client
 
+from psycopg2.errors import ReadOnlySqlTransaction
 from werkzeug.exceptions import TooManyRequests
 
 from odoo import SUPERUSER_ID, api
@@ -85,6 +86,12 @@ class IntegrationRPC(RPC):
         except AccessDenied:
             failed()
             raise
+        except ReadOnlySqlTransaction:
+            # only the calls of a read-only key run in a read-only transaction
+            with self._integration_env(service, params) as env:
+                raise env["res.users.apikeys"]._integration_legacy_write_denial(
+                    key_id, params
+                ) from None
         finally:
             LEGACY_RPC_CHECKED.reset(marker)
 

@@ -306,6 +306,18 @@ class IntegrationApiPolicy(models.Model):
         return error
 
     @api.model
+    def _integration_write_denial(self, policy, what, model=None, method=None):
+        """The AccessError of a call of a read-only key, ``what`` (a call or
+        a route), that tried to write."""
+        denied = api_policy.PolicyDenied(
+            api_policy.REASON_READ_ONLY,
+            "the policy is read-only and this call tried to write; nothing was written",
+        )
+        return self._integration_denial(
+            policy, what, denied, model=model, method=method
+        )
+
+    @api.model
     def _integration_is_readonly(self, model, method):
         """Whether Odoo marks ``model.method`` ``@api.readonly`` (what JSON/2
         runs on a read-only cursor)."""

@@ -226,15 +226,9 @@ class IrHttp(models.AbstractModel):
                 None,
             )
         what = f"{model}.{method}" if model else request.httprequest.path
-        denied = api_policy.PolicyDenied(
-            api_policy.REASON_READ_ONLY,
-            "the policy is read-only and this call tried to write; nothing was written",
-        )
-        _logger.info(
-            "API key #%s refused (%s): %s", api_key.key_id, denied.reason, denied
-        )
-        return request.env["integration.api.policy"]._integration_denial(
-            policy, what, denied, model=model, method=method
+        _logger.info("API key #%s refused (read_only): %s wrote", api_key.key_id, what)
+        return request.env["integration.api.policy"]._integration_write_denial(
+            policy, what, model=model, method=method
         )
 
     @classmethod

@@ -332,10 +332,37 @@ class ResUsersApikeys(models.Model):
             # archived, ...): Odoo's cache of an earlier check must not
             # answer for it.
             raise AccessDenied()
-        if api_key.user_id == uid and not self._integration_legacy_call_checked(
-            api_key
-        ):
+        if api_key.user_id != uid:
+            return
+        if not self._integration_legacy_call_checked(api_key):
             raise AccessDenied()
+        if api_key.policy_id is not None:
+            policy = self.env["integration.api.policy"]._integration_compiled(
+                api_key.policy_id, api_key.policy_revision
+            )
+            if policy.read_only:
+                # The call runs on this very cursor, after this check: a
+                # method that writes fails, and the RPC controller answers
+                # the policy's refusal (see models/ir_http.py _dispatch).
+                self.env.cr.execute(SQL("SET TRANSACTION READ ONLY"))
+
+    @api.model
+    def _integration_legacy_write_denial(self, key_id, params):
+        """The AccessError of a legacy ``execute``/``execute_kw`` call of
+        key ``key_id`` (read-only) that tried to write."""
+        model, method = (str(param) for param in params[3:5])
+        api_key = self._integration_key_state(key_id, "rpc")
+        Policy = self.env["integration.api.policy"]
+        policy = Policy._integration_compiled(
+            api_key.policy_id if api_key else None,
+            api_key.policy_revision if api_key else None,
+        )
+        _logger.info(
+            "API key #%s refused (read_only): %s.%s wrote", key_id, model, method
+        )
+        return Policy._integration_write_denial(
+            policy, f"{model}.{method}", model=model, method=method
+        )
 
     @api.model
     def _integration_legacy_key_guess(self, service, method, params):

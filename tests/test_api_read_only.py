@@ -14,6 +14,7 @@ test.
 """
 
 import contextlib
+import xmlrpc.client
 from unittest.mock import patch
 
 from odoo import api
@@ -153,3 +154,37 @@ class TestReadOnlyPolicy(ApiKeyMixin, HttpCase):
         )
         self.assertEqual(response.status_code, 200, response.text)
         self.assertEqual(response.json()["model"], "res.partner")
+
+    def test_legacy_rpc_write_is_refused(self):
+        """XML-RPC runs the call on a cursor of its own: made read-only
+        when the key's is, and the write answered as the policy's refusal."""
+        self.policy.allow_legacy_rpc = True
+        token, _key = self.issue_key(self.api_user, self.policy)
+        with (
+            mute_logger("odoo.sql_db", "odoo.addons.rpc.controllers.xmlrpc"),
+            self.assertRaises(xmlrpc.client.Fault) as caught,
+        ):
+            self.xmlrpc_object.execute_kw(
+                self.env.cr.dbname,
+                self.api_user.id,
+                token,
+                "res.partner",
+                READONLY_WRITER,
+                [[self.partner.id]],
+            )
+        self.assertEqual(caught.exception.faultCode, 4)  # an AccessError
+        self.assertIn("'Partners, read-only'", caught.exception.faultString)
+        self.assertIn("tried to write", caught.exception.faultString)
+        self.partner.invalidate_recordset()
+        self.assertFalse(self.partner.ref, "nothing was written")
+        # reads still answer, and the key's next call is checked afresh
+        with mute_logger("odoo.addons.rpc.controllers.xmlrpc"):
+            found = self.xmlrpc_object.execute_kw(
+                self.env.cr.dbname,
+                self.api_user.id,
+                token,
+                "res.partner",
+                "search",
+                [[("id", "=", self.partner.id)]],
+            )
+        self.assertEqual(found, [self.partner.id])
