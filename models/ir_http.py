@@ -44,28 +44,29 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _dispatch(cls, endpoint):
-        # A read-only policy is enforced here, around the method, on the
-        # transaction itself. Odoo's read-only routes are no boundary: the
+        # A read-only policy is enforced here, on the request's transaction,
+        # before the method runs. Odoo's read-only routes are no boundary: a
         # route's ``readonly`` is decided before the key is known, a method
-        # marked read-only that writes is served again on a read/write cursor
-        # (Request._serve_db), and without a replica read-only routes run on
-        # the primary's read/write cursor from the start. Turning the write's
-        # ReadOnlySqlTransaction into an AccessError inside the dispatch also
-        # keeps Odoo from retrying it.
-        policy = cls._integration_read_only_policy()
+        # marked read-only that writes is served again on a read/write
+        # cursor (Request._serve_db), and without a replica read-only routes
+        # run on the primary's read/write cursor from the start. A read-only
+        # transaction holds whatever the cursor, up to the commit; turning
+        # the write's ReadOnlySqlTransaction into an AccessError here keeps
+        # Odoo from retrying the call.
+        policy = None
+        if endpoint.routing.get("auth") == "bearer":
+            policy = cls._integration_read_only_policy()
         if policy is None:
             return super()._dispatch(endpoint)
         cr = request.env.cr
+        cr.flush()  # what Odoo wrote before the call is not the key's
+        cr.execute(SQL("SET TRANSACTION READ ONLY"))
         try:
-            # SET TRANSACTION in a savepoint holds until the savepoint ends,
-            # whether released or rolled back: the request's cursor is left
-            # as it was for Odoo's own bookkeeping.
-            with cr.savepoint():
-                cr.execute(SQL("SET TRANSACTION READ ONLY"))
-                return super()._dispatch(endpoint)
+            result = super()._dispatch(endpoint)
+            cr.flush()  # and the pre-commit hooks the call registered
         except ReadOnlySqlTransaction:
-            cls._integration_count_api_usage("denied")
-            raise cls._integration_read_only_denial(policy) from None
+            raise cls._integration_read_only_refused(policy) from None
+        return result
 
     @classmethod
     def _handle_error(cls, exception):
@@ -215,8 +216,12 @@ class IrHttp(models.AbstractModel):
         return policy if policy.read_only else None
 
     @classmethod
-    def _integration_read_only_denial(cls, policy):
-        """The AccessError of a read-only key's call that tried to write."""
+    def _integration_read_only_refused(cls, policy):
+        """The AccessError of a read-only key's call that tried to write,
+        counted as denied; the failed transaction is rolled back first, so
+        that the answer can be built."""
+        request.env.cr.rollback()
+        cls._integration_count_api_usage("denied")
         api_key = cls._integration_current_api_key()
         params = request.params or {}
         model, method = params.get("__model__"), params.get("__method__")

@@ -25,6 +25,7 @@ from .common import ApiKeyMixin
 
 ACCESS_ERROR = "odoo.exceptions.AccessError"
 READONLY_WRITER = "integration_test_preview"
+DEFERRED_WRITER = "integration_test_deferred"
 
 
 @api.readonly
@@ -33,6 +34,14 @@ def _readonly_writer(self):
     way a method handing out a portal token does."""
     self.sudo().write({"ref": "token-123"})
     return self.sudo().read(["ref"])
+
+
+@api.readonly
+def _readonly_deferred_writer(self):
+    """Marked read-only, leaves its write to a pre-commit hook."""
+    partner = self.sudo()
+    self.env.cr.precommit.add(lambda: partner.write({"ref": "token-456"}))
+    return True
 
 
 @tagged("post_install", "-at_install")
@@ -63,6 +72,14 @@ class TestReadOnlyPolicy(ApiKeyMixin, HttpCase):
                 type(self.env["res.partner"]),
                 READONLY_WRITER,
                 _readonly_writer,
+                create=True,
+            )
+        )
+        self.startPatcher(
+            patch.object(
+                type(self.env["res.partner"]),
+                DEFERRED_WRITER,
+                _readonly_deferred_writer,
                 create=True,
             )
         )
@@ -110,6 +127,17 @@ class TestReadOnlyPolicy(ApiKeyMixin, HttpCase):
                 token, "res.partner", READONLY_WRITER, ids=[self.partner.id]
             )
         self.assertWriteRefused(response)
+
+    def test_write_left_to_a_pre_commit_hook_is_refused(self):
+        token, _key = self.issue_key(self.api_user, self.policy)
+        with self.refused_write():
+            response = self.json2(
+                token, "res.partner", DEFERRED_WRITER, ids=[self.partner.id]
+            )
+        self.assertEqual(response.status_code, 403, response.text)
+        self.assertIn("tried to write", response.json()["message"])
+        self.partner.invalidate_recordset()
+        self.assertFalse(self.partner.ref, "nothing was written")
 
     def test_writing_policy_still_writes(self):
         self.policy.read_only = False
