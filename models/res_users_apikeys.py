@@ -65,9 +65,9 @@ class ResUsersApikeys(models.Model):
     exists, its user is active, its scope, expiry and policy, the policy's
     revision) is read fresh by one indexed query on every request, the
     default policy through Odoo's cache of system parameters, which every
-    change clears on all workers. A revoked key, an archived user or a tightened policy
-    therefore takes effect on every worker at once; removals also clear the
-    cache through Odoo's cache signalling.
+    change clears on all workers. A revoked key, an archived user or a
+    tightened policy therefore takes effect on every worker at once;
+    removals also clear the cache through Odoo's cache signalling.
     """
 
     _inherit = "res.users.apikeys"
@@ -342,8 +342,8 @@ class ResUsersApikeys(models.Model):
             )
             if policy.read_only:
                 # The call runs on this very cursor, after this check: a
-                # method that writes fails, and the RPC controller answers
-                # the policy's refusal (see models/ir_http.py _dispatch).
+                # write fails, and the RPC controller answers it as the
+                # policy's refusal (JSON/2 calls: IrHttp._dispatch).
                 self.env.cr.execute(SQL("SET TRANSACTION READ ONLY"))
 
     @api.model
