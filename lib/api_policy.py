@@ -39,11 +39,30 @@ class PolicyDenied(Exception):
         self.message = message
 
 
+# The reasons, machine-readable in the 403's ``context.policy.reason``.
 REASON_NETWORK = "network"
 REASON_LEGACY_RPC = "legacy_rpc"
 REASON_READ_ONLY = "read_only"
-REASON_RULE = "rule"
+REASON_NO_RULE = "no_rule"
+REASON_DENY_RULE = "deny_rule"
 REASON_ROUTE = "route"
+REASON_LIFETIME = "lifetime"
+# A call no rule allows, for callers that do not tell the rules apart.
+REASON_RULE = REASON_NO_RULE
+
+# What a refused client can do about each reason, ending its message.
+HINTS = {
+    REASON_NETWORK: "Call from a network the policy allows, or have the policy "
+    "allow this address.",
+    REASON_LEGACY_RPC: "Use the JSON/2 API (POST /json/2/<model>/<method>).",
+    REASON_READ_ONLY: "Use a key whose policy may write.",
+    REASON_NO_RULE: "Have a rule of the policy allow it, or use a key whose "
+    "policy does.",
+    REASON_DENY_RULE: "The policy denies it on purpose: use a key whose policy "
+    "allows it.",
+    REASON_ROUTE: "Use the JSON/2 API (POST /json/2/<model>/<method>).",
+    REASON_LIFETIME: "Issue a new key.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +104,8 @@ class ApiKey:
     changes with every change of the policy or its rules, so it can key
     caches of anything derived from the policy). ``expires_at`` is the naive
     UTC moment the key stops working, taking the policy's maximum key
-    lifetime into account, or None for a key that does not expire.
+    lifetime into account (then ``lifetime_capped``), or None for a key
+    that does not expire.
     """
 
     key_id: int
@@ -93,6 +113,8 @@ class ApiKey:
     policy_id: int | None
     policy_revision: int | None = None
     expires_at: datetime.datetime | None = None
+    # expires_at is the policy's maximum lifetime, before the key's own expiry
+    lifetime_capped: bool = False
 
     def expired(self, now):
         return self.expires_at is not None and self.expires_at < now
@@ -123,6 +145,12 @@ def make_rule(model_pattern, method_pattern, effect):
     return Rule(parse_patterns(model_pattern), parse_patterns(method_pattern), effect)
 
 
+# Methods a read-only policy admits although Odoo does not mark them
+# ``@api.readonly``: they read metadata only (the models enforce that the
+# calls of a read-only key write nothing in any case).
+READ_ONLY_METHODS = frozenset({"fields_get"})
+
+
 def rule_effect(rules, model, method):
     """ALLOW when a rule allows ``model.method`` and none denies it, DENY
     when a rule denies it, None when no rule matches."""
@@ -138,7 +166,8 @@ def rule_effect(rules, model, method):
 def check(policy, *, model, method, readonly_method, address, legacy_rpc=False):
     """Decides whether ``policy`` lets a key call ``model.method``.
 
-    ``readonly_method`` says whether Odoo marks the method ``@api.readonly``;
+    ``readonly_method`` says whether Odoo marks the method ``@api.readonly``
+    (a read-only policy admits those and READ_ONLY_METHODS);
     ``address`` is the client's address; ``legacy_rpc`` is True for calls
     through XML-RPC or JSON-RPC. Returns None when the call is allowed and
     raises :class:`PolicyDenied` otherwise, the checks running from the most
@@ -149,11 +178,10 @@ def check(policy, *, model, method, readonly_method, address, legacy_rpc=False):
         check_legacy_rpc(policy)
     effect = rule_effect(policy.rules, model, method)
     if effect != ALLOW:
-        raise PolicyDenied(
-            REASON_RULE,
-            "a rule denies it" if effect == DENY else "no rule allows it",
-        )
-    if policy.read_only and not readonly_method:
+        if effect == DENY:
+            raise PolicyDenied(REASON_DENY_RULE, "a rule denies it")
+        raise PolicyDenied(REASON_NO_RULE, "no rule allows it")
+    if policy.read_only and not (readonly_method or method in READ_ONLY_METHODS):
         raise PolicyDenied(
             REASON_READ_ONLY, "the policy is read-only and this method may write"
         )
@@ -197,6 +225,33 @@ def route_call(path):
         if name and "/" not in name:
             return (name, "fields_get")
     return None
+
+
+# The policy id standing for a default policy setting that cannot be read:
+# no policy has it, so it compiles to a policy that refuses everything.
+UNREADABLE_POLICY_ID = 0
+_POLICY_ID_RE = re.compile(r"[0-9]+")
+
+
+def parse_policy_id(value):
+    """The policy id a setting names: None when it names none (unset or
+    blank), the id when it is a number (whitespace around it ignored),
+    UNREADABLE_POLICY_ID for anything else, so that a setting no one can
+    read restricts keys rather than freeing them.
+
+    >>> parse_policy_id("13\\n"), parse_policy_id(" 7 "), parse_policy_id(False)
+    (13, 7, None)
+    >>> parse_policy_id("  "), parse_policy_id("0")
+    (None, None)
+    >>> parse_policy_id("13x"), parse_policy_id("+13"), parse_policy_id("1_3")
+    (0, 0, 0)
+    """
+    text = "" if value is None or value is False else str(value).strip()
+    if not text:
+        return None
+    if not _POLICY_ID_RE.fullmatch(text):
+        return UNREADABLE_POLICY_ID
+    return int(text) or None
 
 
 def key_expiry(expiration_date, create_date, max_lifetime_days):

@@ -10,6 +10,9 @@ from .constraints import check_parsed
 _logger = logging.getLogger(__name__)
 
 DEFAULT_POLICY_PARAM = "integration_gateway.default_policy_id"
+# (database, value) of the unreadable default policy settings already
+# logged: the setting is read on every call, the error is logged once.
+_unreadable_defaults_logged = set()
 
 
 class IntegrationApiPolicy(models.Model):
@@ -169,12 +172,25 @@ class IntegrationApiPolicy(models.Model):
 
     @api.model
     def _integration_default_policy_id(self):
-        """The id of the policy of keys that have none, or None."""
+        """The id of the policy of keys that have none, or None; the one
+        reading of the setting (Settings, key checks, deletion). A value
+        that cannot be read gives ``api_policy.UNREADABLE_POLICY_ID``,
+        whose policy refuses everything, and is logged."""
         value = self.env["ir.config_parameter"].sudo().get_param(DEFAULT_POLICY_PARAM)
-        try:
-            return int(value) or None
-        except (TypeError, ValueError):
-            return None
+        policy_id = api_policy.parse_policy_id(value)
+        logged = (self.env.cr.dbname, value)
+        if (
+            policy_id == api_policy.UNREADABLE_POLICY_ID
+            and logged not in _unreadable_defaults_logged
+        ):
+            _unreadable_defaults_logged.add(logged)
+            _logger.error(
+                "%s is %r, not a policy id: keys without a policy are refused "
+                "until a default policy is chosen in Settings",
+                DEFAULT_POLICY_PARAM,
+                value,
+            )
+        return policy_id
 
     def _integration_touch(self):
         """Marks the policies as changed: a new revision, so that no worker
@@ -198,7 +214,10 @@ class IntegrationApiPolicy(models.Model):
         compiles to one that refuses everything (fail closed)."""
         policy = self.sudo().browse(policy_id).exists()
         if not policy:
-            return api_policy.Policy(id=policy_id, name=f"#{policy_id}")
+            name = f"#{policy_id}"
+            if policy_id == api_policy.UNREADABLE_POLICY_ID:
+                name = "default (its setting cannot be read)"
+            return api_policy.Policy(id=policy_id, name=name)
         return api_policy.Policy(
             id=policy.id,
             name=policy.name,
@@ -263,20 +282,44 @@ class IntegrationApiPolicy(models.Model):
                 "API key #%s refused (%s): %s", api_key.key_id, denied.reason, denied
             )
             raise self._integration_denial(
-                policy, f"{model}.{method}", denied
+                policy, f"{model}.{method}", denied, model=model, method=method
             ) from None
 
     @api.model
-    def _integration_denial(self, policy, what, denied):
+    def _integration_denial(self, policy, what, denied, model=None, method=None):
         """The AccessError telling a client that ``policy`` refuses
-        ``what`` (a call or a route) and why."""
-        return AccessError(
+        ``what`` (a call or a route), why and what to do; its ``context``
+        says so for programs (``policy``: ``name``, ``reason``, ``model``,
+        ``method``), as the 429's ``context.rate_limit`` does."""
+        error = AccessError(
             self.env._(
-                "Policy %(policy)s refuses %(what)s: %(reason)s.",
+                "Policy %(policy)s refuses %(what)s: %(reason)s. %(hint)s",
                 policy=repr(policy.name),
                 what=what,
                 reason=denied.message,
+                hint=api_policy.HINTS.get(denied.reason, ""),
             )
+        )
+        error.context = {
+            "policy": {
+                "name": policy.name,
+                "reason": denied.reason,
+                "model": model,
+                "method": method,
+            }
+        }
+        return error
+
+    @api.model
+    def _integration_write_denial(self, policy, what, model=None, method=None):
+        """The AccessError of a call of a read-only key, ``what`` (a call or
+        a route), that tried to write."""
+        denied = api_policy.PolicyDenied(
+            api_policy.REASON_READ_ONLY,
+            "the policy is read-only and this call tried to write; nothing was written",
+        )
+        return self._integration_denial(
+            policy, what, denied, model=model, method=method
         )
 
     @api.model

@@ -1,12 +1,15 @@
 import logging
 import re
 
+from psycopg2.errors import ReadOnlySqlTransaction
+from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from odoo import fields, models
 from odoo.exceptions import AccessError
 from odoo.http import request
-from odoo.tools import config
+from odoo.service.model import get_public_method
+from odoo.tools import SQL, config
 
 from ..lib import api_policy, networks, ratelimit
 from .integration_api_usage import usage_tally
@@ -40,6 +43,32 @@ class IrHttp(models.AbstractModel):
         return result
 
     @classmethod
+    def _dispatch(cls, endpoint):
+        # A read-only policy is enforced here, on the request's transaction,
+        # before the method runs. Odoo's read-only routes are no boundary: a
+        # route's ``readonly`` is decided before the key is known, a method
+        # marked read-only that writes is served again on a read/write
+        # cursor (Request._serve_db), and without a replica read-only routes
+        # run on the primary's read/write cursor from the start. A read-only
+        # transaction holds whatever the cursor, up to the commit; turning
+        # the write's ReadOnlySqlTransaction into an AccessError here keeps
+        # Odoo from retrying the call.
+        policy = None
+        if endpoint.routing.get("auth") == "bearer":
+            policy = cls._integration_read_only_policy()
+        if policy is None:
+            return super()._dispatch(endpoint)
+        cr = request.env.cr
+        cr.flush()  # what Odoo wrote before the call is not the key's
+        cr.execute(SQL("SET TRANSACTION READ ONLY"))
+        try:
+            result = super()._dispatch(endpoint)
+            cr.flush()  # and the pre-commit hooks the call registered
+        except ReadOnlySqlTransaction:
+            raise cls._integration_read_only_refused(policy) from None
+        return result
+
+    @classmethod
     def _handle_error(cls, exception):
         response = super()._handle_error(exception)
         # A limited key sees where it stands on every answer, errors included.
@@ -60,8 +89,48 @@ class IrHttp(models.AbstractModel):
         try:
             return super()._auth_method_bearer()
         except Unauthorized:
-            cls._integration_count_auth_failure()
-            raise
+            # The holder of an expired key is told so; it guessed nothing.
+            expired = request.env["res.users.apikeys"]._integration_expired_key()
+            if expired is None:
+                cls._integration_count_auth_failure()
+                raise
+            raise cls._integration_key_expired(expired) from None
+
+    @classmethod
+    def _integration_key_expired(cls, api_key):
+        """The 401 of an expired key: when it expired, whether by its
+        policy's maximum lifetime (``context.policy.reason`` ``lifetime``)
+        and what to do."""
+        env = request.env
+        when = f"{api_key.expires_at.isoformat(' ', 'seconds')} UTC"
+        context = {"expired_at": api_key.expires_at.isoformat()}
+        if api_key.lifetime_capped:
+            policy = env["integration.api.policy"]._integration_compiled(
+                api_key.policy_id, api_key.policy_revision
+            )
+            message = env._(
+                "This API key expired on %(when)s: policy %(policy)s lets keys "
+                "live at most %(days)s days. %(hint)s",
+                when=when,
+                policy=repr(policy.name),
+                days=policy.max_key_lifetime_days,
+                hint=api_policy.HINTS[api_policy.REASON_LIFETIME],
+            )
+            context["policy"] = {
+                "name": policy.name,
+                "reason": api_policy.REASON_LIFETIME,
+                "model": None,
+                "method": None,
+            }
+        else:
+            message = env._(
+                "This API key expired on %(when)s. %(hint)s",
+                when=when,
+                hint=api_policy.HINTS[api_policy.REASON_LIFETIME],
+            )
+        exception = Unauthorized(message, www_authenticate=WWWAuthenticate("bearer"))
+        exception.context = context
+        return exception
 
     @classmethod
     def _integration_current_api_key(cls):
@@ -104,6 +173,9 @@ class IrHttp(models.AbstractModel):
         Policy = request.env["integration.api.policy"]
         if "__model__" in args and "__method__" in args:
             model, method = args["__model__"], args["__method__"]
+            if not cls._integration_core_calls(model, method):
+                # JSON/2 answers 404 itself: the policy adds nothing to it.
+                return
         else:
             call = api_policy.route_call(request.httprequest.path)
             if call is None:
@@ -119,8 +191,54 @@ class IrHttp(models.AbstractModel):
         )
 
     @classmethod
-    def _integration_auth_failure_limits(cls):
-        params = request.env["ir.config_parameter"].sudo()
+    def _integration_core_calls(cls, model, method):
+        """Whether JSON/2 would call ``model.method`` rather than answer 404
+        (an unknown model, or a method that does not exist or is not
+        public), found the way its controller finds them."""
+        try:
+            get_public_method(request.env[model], method)
+        except (KeyError, AttributeError):
+            return False
+        except AccessError:
+            return True  # a private method: refused, by the policy too
+        return True
+
+    @classmethod
+    def _integration_read_only_policy(cls):
+        """The compiled policy of the current request's key when it is
+        read-only, else None."""
+        api_key = cls._integration_current_api_key()
+        if api_key is None or api_key.policy_id is None:
+            return None
+        policy = request.env["integration.api.policy"]._integration_compiled(
+            api_key.policy_id, api_key.policy_revision
+        )
+        return policy if policy.read_only else None
+
+    @classmethod
+    def _integration_read_only_refused(cls, policy):
+        """The AccessError of a read-only key's call that tried to write,
+        counted as denied; the failed transaction is rolled back first, so
+        that the answer can be built."""
+        request.env.cr.rollback()
+        cls._integration_count_api_usage("denied")
+        api_key = cls._integration_current_api_key()
+        params = request.params or {}
+        model, method = params.get("__model__"), params.get("__method__")
+        if model is None or method is None:
+            model, method = api_policy.route_call(request.httprequest.path) or (
+                None,
+                None,
+            )
+        what = f"{model}.{method}" if model else request.httprequest.path
+        _logger.info("API key #%s refused (read_only): %s wrote", api_key.key_id, what)
+        return request.env["integration.api.policy"]._integration_write_denial(
+            policy, what, model=model, method=method
+        )
+
+    @classmethod
+    def _integration_auth_failure_limits(cls, env=None):
+        params = (env or request.env)["ir.config_parameter"].sudo()
         try:
             return ratelimit.parse_limits(params.get_param(AUTH_FAILURE_LIMIT_PARAM))
         except ValueError:
@@ -131,12 +249,14 @@ class IrHttp(models.AbstractModel):
             return ()
 
     @classmethod
-    def _integration_check_auth_failures(cls):
-        """429 for an address that failed too many Bearer authentications,
-        before its key is checked: a correct key does not unlock it."""
-        limits = cls._integration_auth_failure_limits()
+    def _integration_check_auth_failures(cls, env=None):
+        """429 for an address that failed too many key authentications
+        (Bearer or legacy RPC), before its key is checked: a correct key
+        does not unlock it. ``env``: the database's, where the request has
+        none of its own (legacy RPC)."""
+        limits = cls._integration_auth_failure_limits(env)
         address = cls._integration_client_address()
-        limiter = request.env["integration.rate.limiter"]
+        limiter = (env or request.env)["integration.rate.limiter"]
         decision = limiter._peek(
             f"auth-failure:{address}", limits, unavailable=AUTH_GUARD_UNAVAILABLE
         )
@@ -149,15 +269,15 @@ class IrHttp(models.AbstractModel):
             )
 
     @classmethod
-    def _integration_count_auth_failure(cls):
-        limits = cls._integration_auth_failure_limits()
+    def _integration_count_auth_failure(cls, env=None):
+        limits = cls._integration_auth_failure_limits(env)
         address = cls._integration_client_address()
-        decision = request.env["integration.rate.limiter"]._hit(
+        decision = (env or request.env)["integration.rate.limiter"]._hit(
             f"auth-failure:{address}", limits, unavailable=AUTH_GUARD_UNAVAILABLE
         )
         if decision and decision.allowed and not decision.remaining:
             _logger.warning(
-                "Bearer authentication blocked for %s after %s failed attempts "
+                "API key authentication blocked for %s after %s failed attempts "
                 "(limit %s)",
                 address,
                 decision.limit.quantity,

@@ -1,7 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..lib import ratelimit
+from ..lib import api_policy, ratelimit
+from .integration_api_policy import DEFAULT_POLICY_PARAM
 
 REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -24,12 +25,19 @@ class ResConfigSettings(models.TransientModel):
         help="Delivered webhooks, their attempts and recorded rejections older than "
         "this are removed by the daily clean-up.",
     )
+    # Not a config_parameter field: the setting is read by the policies' own
+    # parser, so that Settings shows the default the key checks apply.
     integration_default_policy_id = fields.Many2one(
         "integration.api.policy",
         string="Default API Key Policy",
-        config_parameter="integration_gateway.default_policy_id",
         help="The policy of API keys that have none. Empty: such keys keep "
         "Odoo's own behaviour (everything their user may do).",
+    )
+    integration_default_policy_unreadable = fields.Boolean(
+        string="Default Policy Setting Unreadable",
+        help="The system parameter integration_gateway.default_policy_id "
+        "holds something other than a policy id: keys without a policy are "
+        "refused until a default policy is chosen here.",
     )
 
     integration_redis_url = fields.Char(
@@ -53,8 +61,9 @@ class ResConfigSettings(models.TransientModel):
     integration_auth_failure_limit = fields.Char(
         string="Failed API Key Authentications",
         config_parameter="integration_gateway.auth_failure_limit",
-        help="How many failed Bearer authentications one client address may "
-        "make (e.g. 10/minute; 100/hour). Past it, its calls get 429, even "
+        help="How many failed API key authentications (Bearer, and legacy "
+        "RPC with a password shaped like a key) one client address may make "
+        "(e.g. 10/minute; 100/hour). Past it, its calls are refused, even "
         "with a correct key. Empty: no limit.",
     )
 
@@ -81,11 +90,33 @@ class ResConfigSettings(models.TransientModel):
                     )
                 )
 
+    @api.model
+    def get_values(self):
+        values = super().get_values()
+        Policy = self.env["integration.api.policy"]
+        default_id = Policy._integration_default_policy_id()
+        values["integration_default_policy_id"] = (
+            Policy.browse(default_id).exists().id if default_id else False
+        )
+        values["integration_default_policy_unreadable"] = (
+            default_id == api_policy.UNREADABLE_POLICY_ID
+        )
+        return values
+
     def set_values(self):
         # Public, and it writes as superuser (parameters, crons): checked as
         # the caller, even on no record at all.
         self.check_access("write")
         result = super().set_values()
+        # An unreadable setting shows as empty: saving the form without
+        # choosing a default leaves it (and its refusals) as they are.
+        Policy = self.env["integration.api.policy"]
+        chosen = self.integration_default_policy_id.id or None
+        current = Policy._integration_default_policy_id()
+        if chosen != (None if current == api_policy.UNREADABLE_POLICY_ID else current):
+            self.env["ir.config_parameter"].sudo().set_param(
+                DEFAULT_POLICY_PARAM, chosen or False
+            )
         # The dispatcher count is a number of crons: make it so.
         self.env["integration.webhook.dispatcher"]._sync_crons(
             self.integration_dispatcher_count

@@ -3,6 +3,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import time
 
 from odoo import api, fields, models, tools
@@ -10,14 +11,22 @@ from odoo.exceptions import AccessDenied, AccessError
 from odoo.http import request
 from odoo.tools import SQL
 
-from odoo.addons.base.models.res_users import INDEX_SIZE, KEY_CRYPT_CONTEXT
+from odoo.addons.base.models.res_users import (
+    API_KEY_SIZE,
+    INDEX_SIZE,
+    KEY_CRYPT_CONTEXT,
+)
 
 from ..lib import api_policy
-from .integration_api_policy import DEFAULT_POLICY_PARAM
 from .integration_api_usage import usage_tally
 from .integration_rate_limiter import RateLimitExceeded, own_cursor
 
 _logger = logging.getLogger(__name__)
+
+# What Odoo's keys look like: API_KEY_SIZE random bytes in hex. A legacy
+# RPC password of another shape can never be a key: its failure is a wrong
+# password (Odoo's login cooldown), not a guess at a key.
+KEY_SHAPE = re.compile(f"[0-9a-f]{{{API_KEY_SIZE * 2}}}")
 
 # The key whose legacy RPC call (XML-RPC, JSON-RPC) the RPC controller has
 # checked against its policy, for the duration of that call.
@@ -54,10 +63,11 @@ class ResUsersApikeys(models.Model):
     is the key of row N never changes, so it is cached per worker under a
     keyed hash of the token; everything that can change (the key still
     exists, its user is active, its scope, expiry and policy, the policy's
-    revision and the default policy) is read fresh by one indexed query on
-    every request. A revoked key, an archived user or a tightened policy
-    therefore takes effect on every worker at once; removals also clear the
-    cache through Odoo's cache signalling.
+    revision) is read fresh by one indexed query on every request, the
+    default policy through Odoo's cache of system parameters, which every
+    change clears on all workers. A revoked key, an archived user or a
+    tightened policy therefore takes effect on every worker at once;
+    removals also clear the cache through Odoo's cache signalling.
     """
 
     _inherit = "res.users.apikeys"
@@ -183,7 +193,12 @@ class ResUsersApikeys(models.Model):
         key_id = self._integration_key_id_of(token)
         if key_id is None:
             return None
-        return self._integration_key_state(key_id, scope)
+        api_key = self._integration_key_state(key_id, scope)
+        if api_key is None and request:
+            # The token is a key's, refused for its state: the Bearer check
+            # can tell its holder why without hashing the token again.
+            request.integration_refused_key_id = key_id
+        return api_key
 
     @api.model
     def _integration_key_id_of(self, token):
@@ -217,13 +232,19 @@ class ResUsersApikeys(models.Model):
                 return key_id
         raise _UnknownToken
 
-    def _integration_key_state(self, key_id, scope):
+    def _integration_key_state(self, key_id, scope, *, expired=False):
         """Reads what may have changed about key ``key_id`` since it was
         cached, in one query, and returns its ApiKey, or None when it no
         longer authenticates (removed, user archived, other scope, expired).
+        With ``expired``, the ApiKey only of a key that authenticates but
+        for having expired.
         """
         self.flush_model(["integration_policy_id"])
-        self.env["integration.api.policy"].flush_model(["revision"])
+        Policy = self.env["integration.api.policy"]
+        Policy.flush_model(["revision"])
+        # Read by the one parser of the setting, through Odoo's cache of
+        # system parameters, which every change of it clears on all workers.
+        default_id = Policy._integration_default_policy_id()
         self.env.cr.execute(
             SQL(
                 """
@@ -232,18 +253,15 @@ class ResUsersApikeys(models.Model):
                   FROM %(keys)s k
                   JOIN res_users u ON u.id = k.user_id
                  CROSS JOIN LATERAL (
-                       SELECT COALESCE(k.integration_policy_id, (
-                              SELECT CASE WHEN value ~ '^[0-9]+$'
-                                          THEN value::integer END
-                                FROM ir_config_parameter
-                               WHERE key = %(param)s)) AS policy_id) w
+                       SELECT COALESCE(k.integration_policy_id, %(default)s)
+                              AS policy_id) w
                   LEFT JOIN integration_api_policy p ON p.id = w.policy_id
                  WHERE k.id = %(key_id)s
                    AND u.active
                    AND (k.scope IS NULL OR k.scope = %(scope)s)
                 """,
                 keys=SQL.identifier(self._table),
-                param=DEFAULT_POLICY_PARAM,
+                default=default_id,
                 key_id=key_id,
                 scope=scope,
             )
@@ -253,23 +271,37 @@ class ResUsersApikeys(models.Model):
             return None
         user_id, expiration_date, create_date, policy_id, revision = row
         lifetime = 0
-        if policy_id:
-            # A policy named but gone (revision None) compiles to one that
-            # refuses everything: a broken setting must not open the door.
+        if policy_id is not None:
+            # A policy named but gone (revision None), or a default setting
+            # that cannot be read, compiles to one that refuses everything:
+            # a broken setting must not open the door.
             policy = self.env["integration.api.policy"]._integration_compiled(
                 policy_id, revision
             )
             lifetime = policy.max_key_lifetime_days
+        expires_at = api_policy.key_expiry(expiration_date, create_date, lifetime)
         api_key = api_policy.ApiKey(
             key_id=key_id,
             user_id=user_id,
             policy_id=policy_id,
             policy_revision=revision,
-            expires_at=api_policy.key_expiry(expiration_date, create_date, lifetime),
+            expires_at=expires_at,
+            lifetime_capped=expires_at != expiration_date,
         )
-        if api_key.expired(fields.Datetime.now()):
+        if api_key.expired(fields.Datetime.now()) != expired:
             return None
         return api_key
+
+    @api.model
+    def _integration_expired_key(self):
+        """The ApiKey of the key the current request's token was found to
+        be and refused, when that key, of an active user, expired (its own
+        expiry or its policy's lifetime); else None. Only the holder of a
+        key's very token learns that it expired."""
+        key_id = getattr(request, "integration_refused_key_id", None)
+        if key_id is None:
+            return None
+        return self._integration_key_state(key_id, "rpc", expired=True)
 
     @api.model
     def _integration_legacy_call_checked(self, api_key):
@@ -300,10 +332,51 @@ class ResUsersApikeys(models.Model):
             # archived, ...): Odoo's cache of an earlier check must not
             # answer for it.
             raise AccessDenied()
-        if api_key.user_id == uid and not self._integration_legacy_call_checked(
-            api_key
-        ):
+        if api_key.user_id != uid:
+            return
+        if not self._integration_legacy_call_checked(api_key):
             raise AccessDenied()
+        if api_key.policy_id is not None:
+            policy = self.env["integration.api.policy"]._integration_compiled(
+                api_key.policy_id, api_key.policy_revision
+            )
+            if policy.read_only:
+                # The call runs on this very cursor, after this check: a
+                # write fails, and the RPC controller answers it as the
+                # policy's refusal (JSON/2 calls: IrHttp._dispatch).
+                self.env.cr.execute(SQL("SET TRANSACTION READ ONLY"))
+
+    @api.model
+    def _integration_legacy_write_denial(self, key_id, params):
+        """The AccessError of a legacy ``execute``/``execute_kw`` call of
+        key ``key_id`` (read-only) that tried to write."""
+        model, method = (str(param) for param in params[3:5])
+        api_key = self._integration_key_state(key_id, "rpc")
+        Policy = self.env["integration.api.policy"]
+        policy = Policy._integration_compiled(
+            api_key.policy_id if api_key else None,
+            api_key.policy_revision if api_key else None,
+        )
+        _logger.info(
+            "API key #%s refused (read_only): %s.%s wrote", key_id, model, method
+        )
+        return Policy._integration_write_denial(
+            policy, f"{model}.{method}", model=model, method=method
+        )
+
+    @api.model
+    def _integration_legacy_key_guess(self, service, method, params):
+        """Whether a legacy RPC call authenticates with a password that has
+        the shape of an API key (what the guard against key guessing
+        counts): ``object.execute``/``execute_kw`` and ``common.login``/
+        ``authenticate``."""
+        if service == "object" and method in ("execute", "execute_kw"):
+            password = params[2] if len(params) >= 5 else None
+        elif service == "common" and method in ("login", "authenticate"):
+            password = params[2] if len(params) >= 3 else None
+        else:
+            return False
+        return isinstance(password, str) and bool(KEY_SHAPE.fullmatch(password))
 
     @api.model
     def _integration_check_legacy_call(self, service, method, params, address):

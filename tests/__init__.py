@@ -5,6 +5,9 @@ from . import test_webhook_dispatch
 from . import test_webhook_endpoint
 from . import test_webhook_outbox
 from . import test_api_policy
+from . import test_api_read_only
+from . import test_api_default_policy
+from . import test_api_policy_answers
 from . import test_auth_guard
 from . import test_rate_limiter
 from . import test_api_rate_limit

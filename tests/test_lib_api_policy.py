@@ -1,6 +1,7 @@
 """lib.api_policy: pattern rules, deny wins, read-only, networks, lifetimes."""
 
 import datetime
+import doctest
 
 import pytest
 
@@ -67,7 +68,7 @@ def test_no_matching_rule_denies():
     check(pol, model="sale.order")
     with pytest.raises(api_policy.PolicyDenied) as denied:
         check(pol, model="res.partner")
-    assert denied.value.reason == api_policy.REASON_RULE
+    assert denied.value.reason == api_policy.REASON_NO_RULE
     assert denied.value.message == "no rule allows it"
 
 
@@ -82,8 +83,9 @@ def test_deny_wins_whatever_the_order():
     for rules in ((allow_all, deny_unlink), (deny_unlink, allow_all)):
         pol = policy(*rules)
         check(pol, method="write", readonly=False)
-        with pytest.raises(api_policy.PolicyDenied, match="a rule denies it"):
+        with pytest.raises(api_policy.PolicyDenied, match="a rule denies it") as denied:
             check(pol, method="unlink", readonly=False)
+        assert denied.value.reason == api_policy.REASON_DENY_RULE
 
 
 def test_read_only_admits_only_readonly_methods():
@@ -94,11 +96,17 @@ def test_read_only_admits_only_readonly_methods():
     assert denied.value.reason == api_policy.REASON_READ_ONLY
 
 
+def test_read_only_admits_fields_get():
+    """Odoo does not mark fields_get read-only; it reads metadata only."""
+    pol = policy(("*", "*", "allow"), read_only=True)
+    check(pol, method="fields_get", readonly=False)
+
+
 def test_read_only_does_not_widen_the_rules():
     pol = policy(("res.partner", "*", "allow"), read_only=True)
     with pytest.raises(api_policy.PolicyDenied) as denied:
         check(pol, model="res.users", method="read", readonly=True)
-    assert denied.value.reason == api_policy.REASON_RULE
+    assert denied.value.reason == api_policy.REASON_NO_RULE
 
 
 def test_networks_restrict_the_client_address():
@@ -121,7 +129,7 @@ def test_legacy_rpc_needs_the_policy_to_allow_it():
     # the rules still apply to legacy calls
     with pytest.raises(api_policy.PolicyDenied) as denied:
         check(allowed, model="res.users", legacy_rpc=True)
-    assert denied.value.reason == api_policy.REASON_RULE
+    assert denied.value.reason == api_policy.REASON_NO_RULE
 
 
 def test_check_network_and_legacy_rpc_alone():
@@ -175,3 +183,38 @@ def test_lifetime_error():
     assert "at most 30 days" in api_policy.lifetime_error(
         now + datetime.timedelta(days=31), now, 30
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "policy_id"),
+    [
+        (False, None),
+        (None, None),
+        ("", None),
+        (" \n", None),
+        ("0", None),
+        ("13", 13),
+        ("13\n", 13),
+        (" 13 ", 13),
+        ("13x", api_policy.UNREADABLE_POLICY_ID),
+        ("+13", api_policy.UNREADABLE_POLICY_ID),
+        ("1_3", api_policy.UNREADABLE_POLICY_ID),
+        ("١٣", api_policy.UNREADABLE_POLICY_ID),
+        ("False", api_policy.UNREADABLE_POLICY_ID),
+    ],
+)
+def test_policy_id_setting_is_parsed_one_way(value, policy_id):
+    """Whitespace around a number is ignored; anything else that is not
+    empty fails closed (the unreadable id, which no policy has)."""
+    assert api_policy.parse_policy_id(value) == policy_id
+
+
+def test_doctests():
+    assert doctest.testmod(api_policy).failed == 0
+
+
+def test_every_reason_says_what_to_do():
+    reasons = {
+        value for name, value in vars(api_policy).items() if name.startswith("REASON_")
+    }
+    assert reasons == set(api_policy.HINTS)
