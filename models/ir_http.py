@@ -117,6 +117,26 @@ class IrHttp(models.AbstractModel):
         Policy._integration_enforce(
             policy, api_key, model, method, cls._integration_client_address()
         )
+        if "__model__" in args:
+            params = cls._integration_json2_params()
+            ids = params.pop("ids", ())
+            Policy._integration_enforce_reach(
+                policy, api_key, model, method, (), params, ids=ids
+            )
+
+    @classmethod
+    def _integration_json2_params(cls):
+        """The named arguments of a JSON/2 call, read from its body before
+        the dispatcher parses it (which it does after this check): empty
+        when the body is not a JSON object, which the dispatcher then
+        refuses or ignores as it does without the policy."""
+        if not request.httprequest.content_length:
+            return {}
+        try:
+            params = request.get_json_data()
+        except ValueError:
+            return {}
+        return dict(params) if isinstance(params, dict) else {}
 
     @classmethod
     def _integration_auth_failure_limits(cls):
