@@ -1,6 +1,8 @@
 """lib.api_reach: the models and operations a call reaches through its
 arguments, and how a policy's method rules apply to them."""
 
+import doctest
+
 import pytest
 
 from odoo.addons.integration_gateway.lib import api_policy, api_reach
@@ -358,3 +360,7 @@ def test_check_reach_allows_what_the_rules_allow():
             vals_list=[{"order_line": [(0, 0, {"name": "line"})]}],
         ),
     )
+
+
+def test_docstring_examples():
+    assert doctest.testmod(api_reach).failed == 0
