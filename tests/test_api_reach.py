@@ -342,6 +342,47 @@ class TestApiKeysUnreachable(ReachCase):
         self.assertDenied(response, "cannot be created, changed or removed")
         self.assertTrue(key.exists())
 
+    def test_keys_without_policy_are_refused_too(self):
+        """A key without a policy keeps Odoo's behaviour, except that it
+        changes no key, over JSON/2 and legacy RPC alike."""
+        token, key = self.make_key(user=self.admin_user)
+        with mute_logger("odoo.http"):
+            response = self.json2(
+                token,
+                "res.users.apikeys",
+                "write",
+                ids=[key.id],
+                vals={"integration_policy_id": self.partners_policy.id},
+            )
+        self.assertDenied(response, "cannot be created, changed or removed")
+        with (
+            mute_logger("odoo.http", "odoo.addons.rpc.controllers.xmlrpc"),
+            self.assertRaises(xmlrpc.client.Fault) as caught,
+        ):
+            self.xmlrpc_object.execute_kw(
+                self.env.cr.dbname,
+                self.admin_user.id,
+                token,
+                "res.users",
+                "write",
+                [
+                    [self.admin_user.id],
+                    {
+                        "api_key_ids": [
+                            [
+                                1,
+                                key.id,
+                                {"integration_policy_id": self.partners_policy.id},
+                            ]
+                        ]
+                    },
+                ],
+            )
+        self.assertIn(
+            "cannot be created, changed or removed", caught.exception.faultString
+        )
+        self.assertFalse(key.integration_policy_id)
+
     def test_keys_stay_readable(self):
         token, key = self.make_key(
             self.make_policy("Everything", ("*", "*")), user=self.admin_user
