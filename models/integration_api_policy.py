@@ -317,6 +317,12 @@ class IntegrationApiPolicy(models.Model):
                 context=context,
                 has_ids=has_ids,
             )
+            if model == api_reach.API_KEYS_MODEL and not self._integration_is_readonly(
+                model, method
+            ):
+                # called on the keys themselves: refused here, before the
+                # model's own wall
+                reached = reached | {(model, api_reach.WRITE)}
             api_reach.check_reach(policy, reached)
         except api_reach.Unanalysable as error:
             denied = api_policy.PolicyDenied(
