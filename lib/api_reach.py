@@ -6,8 +6,8 @@ name many models: ``res.partner.write`` with ``{"user_ids": [[1, 7,
 specification reads the models behind relational fields, a domain leaf
 ``user_ids.login`` reads ``res.users``. :func:`reach` lists each ``(model,
 operation)`` a call's ARGUMENTS name, so that the policy can be applied to
-all of them and not only to the model in the URL; :func:`check_reach`
-applies it.
+all of them and not only to the model in the URL
+(:func:`lib.api_policy.check_reach`).
 
 What counts as the key's request is drawn here: what the arguments name.
 Relational commands in values (``vals``, ``vals_list``, ``default``, the
@@ -18,13 +18,8 @@ own code does as a consequence of the call (computed fields, onchanges,
 work it does under sudo or with the user's access rights) is not the key's
 request and is not analysed.
 
-Operations: ``read``, ``create``, ``write`` and ``unlink``. They map to the
-policy's method rules (:data:`OPERATION_METHODS`): a model may be read
-through a path when the rules allow its ``read`` or ``search_read`` (and
-deny neither), and created, written or deleted through one when they allow
-its ``create``, ``write`` or ``unlink``. A read-only policy refuses every
-create, write and unlink reached. Whatever the rules say, nothing but a
-read of ``res.users.apikeys`` is ever allowed to a key.
+Operations: ``read``, ``create``, ``write`` and ``unlink``, which the
+policy maps to its method rules (:data:`lib.api_policy.OPERATION_METHODS`).
 
 What cannot be analysed (an unknown relational command, nesting deeper than
 :data:`MAX_DEPTH`) raises :class:`Unanalysable`: the call is refused, never
@@ -57,33 +52,25 @@ Nothing here imports Odoo: the models describe fields through a callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .api_policy import ALLOW, DENY, PolicyDenied, rule_effect
+from .api_policy import API_KEYS_MODEL, CREATE, READ, UNLINK, WRITE
 
-READ = "read"
-CREATE = "create"
-WRITE = "write"
-UNLINK = "unlink"
-
-# The method rules that allow an operation on a model reached by a call.
-OPERATION_METHODS = {
-    READ: ("read", "search_read"),
-    CREATE: ("create",),
-    WRITE: ("write",),
-    UNLINK: ("unlink",),
-}
-
-REASON_REACH = "reach"
-
-# Never changed by a key, through any path, whatever the rules: a key could
-# otherwise lift its own policy.
-API_KEYS_MODEL = "res.users.apikeys"
+__all__ = [
+    "API_KEYS_MODEL",
+    "CREATE",
+    "MAX_DEPTH",
+    "READ",
+    "UNLINK",
+    "WRITE",
+    "FieldInfo",
+    "Unanalysable",
+    "reach",
+]
 
 # Nesting deeper than this (commands in commands, specifications in
 # specifications) is refused rather than followed: no client needs it.
 MAX_DEPTH = 12
 
 X2MANY = ("one2many", "many2many")
-RELATIONAL = ("many2one", "one2many", "many2many")
 
 # Arguments, by name, and how they name models.
 VALUES_ARGS = ("vals", "values", "vals_list", "default", "custom_values")
@@ -444,31 +431,3 @@ def _named_model(arguments):
         if isinstance(value, str) and value:
             return value
     return None
-
-
-def operation_denial(policy, model, operation):
-    """Why ``policy`` refuses ``operation`` on ``model`` reached by a call,
-    or None when it allows it."""
-    if model == API_KEYS_MODEL and operation != READ:
-        return f"API keys may never {operation} {model}"
-    if operation != READ and policy.read_only:
-        return f"the policy is read-only and the call would {operation} {model}"
-    effects = [
-        rule_effect(policy.rules, model, method)
-        for method in OPERATION_METHODS[operation]
-    ]
-    if DENY in effects:
-        return f"the call would {operation} {model}, which a rule denies"
-    if ALLOW not in effects:
-        methods = " or ".join(f"{model}.{m}" for m in OPERATION_METHODS[operation])
-        return f"the call would {operation} {model}, and no rule allows {methods}"
-    return None
-
-
-def check_reach(policy, reached):
-    """Raises :class:`lib.api_policy.PolicyDenied` for the first (in a
-    stable order) of the ``reached`` ``(model, operation)`` pairs that
-    ``policy`` refuses."""
-    for model, operation in sorted(reached):
-        if message := operation_denial(policy, model, operation):
-            raise PolicyDenied(REASON_REACH, message)

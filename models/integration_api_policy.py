@@ -323,10 +323,10 @@ class IntegrationApiPolicy(models.Model):
                 # called on the keys themselves: refused here, before the
                 # model's own wall
                 reached = reached | {(model, api_reach.WRITE)}
-            api_reach.check_reach(policy, reached)
+            api_policy.check_reach(policy, reached)
         except api_reach.Unanalysable as error:
             denied = api_policy.PolicyDenied(
-                api_reach.REASON_REACH, f"its arguments cannot be checked: {error}"
+                api_policy.REASON_REACH, f"its arguments cannot be checked: {error}"
             )
         except api_policy.PolicyDenied as error:
             denied = error

@@ -313,32 +313,32 @@ def test_operations_map_to_method_rules():
         ("res.users", "search_read"),
         ("res.groups", "create, write"),
     )
-    assert api_reach.operation_denial(pol, "res.users", READ) is None
-    assert api_reach.operation_denial(pol, "res.groups", WRITE) is None
+    assert api_policy.operation_denial(pol, "res.users", READ) is None
+    assert api_policy.operation_denial(pol, "res.groups", WRITE) is None
     assert "no rule allows res.groups.read or res.groups.search_read" in (
-        api_reach.operation_denial(pol, "res.groups", READ)
+        api_policy.operation_denial(pol, "res.groups", READ)
     )
-    assert "write res.users" in api_reach.operation_denial(pol, "res.users", WRITE)
-    assert api_reach.operation_denial(pol, "res.partner", UNLINK)
+    assert "write res.users" in api_policy.operation_denial(pol, "res.users", WRITE)
+    assert api_policy.operation_denial(pol, "res.partner", UNLINK)
 
 
 def test_deny_wins_and_read_only_refuses_changes():
     pol = policy(("*", "*"), ("res.users", "search_read", "deny"))
-    assert "which a rule denies" in api_reach.operation_denial(pol, "res.users", READ)
+    assert "which a rule denies" in api_policy.operation_denial(pol, "res.users", READ)
     read_only = policy(("*", "*"), read_only=True)
-    assert api_reach.operation_denial(read_only, "res.users", READ) is None
-    assert "read-only" in api_reach.operation_denial(read_only, "res.users", CREATE)
+    assert api_policy.operation_denial(read_only, "res.users", READ) is None
+    assert "read-only" in api_policy.operation_denial(read_only, "res.users", CREATE)
 
 
 def test_api_keys_are_never_changed_whatever_the_rules():
     pol = policy(("*", "*"))
-    assert api_reach.operation_denial(pol, "res.users.apikeys", READ) is None
+    assert api_policy.operation_denial(pol, "res.users.apikeys", READ) is None
     for operation in (CREATE, WRITE, UNLINK):
-        assert "never" in api_reach.operation_denial(
+        assert "never" in api_policy.operation_denial(
             pol, "res.users.apikeys", operation
         )
     with pytest.raises(api_policy.PolicyDenied) as denied:
-        api_reach.check_reach(
+        api_policy.check_reach(
             pol,
             reach(
                 "res.users",
@@ -346,13 +346,13 @@ def test_api_keys_are_never_changed_whatever_the_rules():
                 vals={"api_key_ids": [(1, 5, {"integration_policy_id": False})]},
             ),
         )
-    assert denied.value.reason == api_reach.REASON_REACH
+    assert denied.value.reason == api_policy.REASON_REACH
     assert "res.users.apikeys" in denied.value.message
 
 
 def test_check_reach_allows_what_the_rules_allow():
     pol = policy(("sale.order, sale.order.line", "create, read, write"))
-    api_reach.check_reach(
+    api_policy.check_reach(
         pol,
         reach(
             "sale.order",
@@ -363,4 +363,5 @@ def test_check_reach_allows_what_the_rules_allow():
 
 
 def test_docstring_examples():
-    assert doctest.testmod(api_reach).failed == 0
+    for module in (api_reach, api_policy):
+        assert doctest.testmod(module).failed == 0, module
