@@ -91,8 +91,9 @@ class IrHttp(models.AbstractModel):
     @classmethod
     def _integration_check_api_request(cls, rule, args):
         """Applies the key's policy to a Bearer-authenticated request before
-        its method runs: a refused call raises AccessError, which JSON/2
-        answers with a 403 in its own error shape."""
+        its method runs, to the model and method called and, on JSON/2, to
+        every model its arguments reach: a refused call raises AccessError,
+        which JSON/2 answers with a 403 in its own error shape."""
         if rule.endpoint.routing.get("auth") != "bearer":
             return
         api_key = cls._integration_current_api_key()
