@@ -168,6 +168,8 @@ class _Reach:
             self.path(model, value.get("field"))
         elif name == "fields_to_export":
             self.export_paths(model, value)
+        elif name == "opening_info":
+            self.opening_info(model, value, 0)
 
     # values and relational commands
 
@@ -333,6 +335,18 @@ class _Reach:
             elif _has_text(value):
                 # compared by name: the comodel's names are searched
                 self.add(info.comodel, READ)
+
+    def opening_info(self, model, groups, depth):
+        """The groups a ``web_read_group`` reopens, each with the domain of
+        a progress bar section and its own sub-groups."""
+        if depth > MAX_DEPTH:
+            raise Unanalysable("groups nested too deeply")
+        if not isinstance(groups, list | tuple):
+            return
+        for group in groups:
+            if isinstance(group, Mapping):
+                self.domain(model, group.get("progressbar_domain"), depth + 1)
+                self.opening_info(model, group.get("groups"), depth + 1)
 
     # imports and exports
 

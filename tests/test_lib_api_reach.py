@@ -256,6 +256,24 @@ def test_group_by_aggregate_and_order_paths():
     ) == {("res.users", READ)}
 
 
+def test_reopened_groups():
+    opening_info = [
+        {
+            "value": 1,
+            "groups": [
+                {"value": 2, "progressbar_domain": [("user_ids.login", "=", "x")]}
+            ],
+        }
+    ]
+    assert reach(
+        "res.partner",
+        "web_read_group",
+        domain=[],
+        groupby=["parent_id", "country_id"],
+        opening_info=opening_info,
+    ) == {("res.users", READ)}
+
+
 def test_export_paths():
     assert reach(
         "res.partner",
