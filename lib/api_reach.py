@@ -71,6 +71,7 @@ __all__ = [
 MAX_DEPTH = 12
 
 X2MANY = ("one2many", "many2many")
+REFERENCES = ("reference", "many2one_reference")
 
 # Arguments, by name, and how they name models.
 VALUES_ARGS = ("vals", "values", "vals_list", "default", "custom_values")
@@ -308,7 +309,13 @@ class _Reach:
         fields = self.fields(model)
         for name, sub in spec.items():
             info = fields.get(name)
-            if info is None or not info.comodel or not isinstance(sub, Mapping):
+            if info is None or not isinstance(sub, Mapping):
+                continue
+            if info.type in REFERENCES and sub.get("fields"):
+                # the model read is the one each record refers to, which
+                # the call does not name
+                raise Unanalysable(f"fields read through the reference {name!r}")
+            if not info.comodel:
                 continue
             if "fields" in sub:
                 self.add(info.comodel, READ)

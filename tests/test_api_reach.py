@@ -275,6 +275,36 @@ class TestReachedReads(ReachCase):
         self.assertEqual(response.status_code, 200, response.text)
         self.assertEqual(response.json()["records"][0]["name"], "Policy Partner")
 
+    def test_fields_through_a_reference(self):
+        """The model a reference field reads depends on each record: such a
+        read cannot be checked, and is refused."""
+        activity = self.target.partner_id.activity_schedule(
+            "mail.mail_activity_data_todo", user_id=self.admin_user.id
+        )
+        token = self.admin_key(("mail.activity", "*"))
+        with self.refused():
+            response = self.json2(
+                token,
+                "mail.activity",
+                "web_read",
+                ids=activity.ids,
+                specification={"res_id": {"fields": {"email": {}, "user_ids": {}}}},
+            )
+        self.assertDenied(response, "cannot be checked", "'res_id'")
+
+    def test_malformed_commands_are_refused(self):
+        token = self.partner_key("*")
+        with self.refused():
+            response = self.json2(
+                token,
+                "res.partner",
+                "write",
+                ids=[self.partner.id],
+                vals={"name": "Malformed", "child_ids": [[9, 1]]},
+            )
+        self.assertDenied(response, "cannot be checked")
+        self.assertEqual(self.partner.name, "Policy Partner")
+
     def test_model_name_argument(self):
         token = self.admin_key(("mail.activity", "*"))
         with self.refused():

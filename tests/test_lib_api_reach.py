@@ -34,6 +34,10 @@ FIELDS = {
         "group_ids": FieldInfo("many2many", "res.groups"),
         "api_key_ids": FieldInfo("one2many", "res.users.apikeys", cascade=True),
     },
+    "mail.activity": {
+        "res_model": FieldInfo("char"),
+        "res_id": FieldInfo("many2one_reference"),
+    },
     "res.users.apikeys": {
         "name": FieldInfo("char"),
         "integration_policy_id": FieldInfo("many2one", "integration.api.policy"),
@@ -216,6 +220,14 @@ def test_read_specification():
         ("res.users", READ),
         ("res.groups", READ),
     }
+
+
+def test_fields_read_through_a_reference_cannot_be_analysed():
+    spec = {"res_model": {}, "res_id": {}}
+    assert reach("mail.activity", "web_read", specification=spec) == set()
+    spec = {"res_id": {"fields": {"login": {}}}}
+    with pytest.raises(api_reach.Unanalysable):
+        reach("mail.activity", "web_read", specification=spec)
 
 
 def test_domain_paths_and_sub_domains():
