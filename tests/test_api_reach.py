@@ -179,6 +179,21 @@ class TestReachedWrites(ReachCase):
         self.assertDenied(response, "create res.groups")
         self.assertFalse(self.env["res.users"].search([("login", "=", "ig_reach_new")]))
 
+    def test_refusals_are_counted_as_denials(self):
+        policy = self.make_policy("Counted", ("res.partner", "*"))
+        token, key = self.make_key(policy, user=self.admin_user)
+        with self.refused():
+            response = self.json2(
+                token,
+                "res.partner",
+                "search_count",
+                domain=[("user_ids.login", "=", "admin")],
+            )
+        self.assertDenied(response, "read res.users")
+        self.env["integration.api.usage"]._cron_collect()
+        usage = self.env["integration.api.usage"].search([("key_id", "=", key.id)])
+        self.assertEqual((usage.calls, usage.denied), (1, 1))
+
     def test_legacy_rpc_write_through_x2many(self):
         token = self.partner_key()
         self.Policy.search([("name", "=", "Reach")]).allow_legacy_rpc = True
