@@ -66,7 +66,12 @@ class TestReachedWrites(ReachCase):
                     ]
                 },
             )
-        self.assertDenied(response, "res.partner.write", "write res.users", "'Reach'")
+        # word for word as the README shows it
+        self.assertDenied(
+            response,
+            "Policy 'Reach' refuses res.partner.write: the call would write "
+            "res.users, and no rule allows res.users.write.",
+        )
         self.assertNotIn(self.system_group, self.target.group_ids)
 
     def test_write_through_x2many_create(self):
