@@ -8,6 +8,7 @@ and nothing written. The keys belong to a system administrator, so that
 nothing but the policy stands in the way.
 """
 
+import json
 import xmlrpc.client
 
 from odoo.tests import new_test_user, tagged
@@ -223,6 +224,49 @@ class TestReachedWrites(ReachCase):
         self.assertEqual(caught.exception.faultCode, 4)  # an AccessError
         self.assertIn("write res.users", caught.exception.faultString)
         self.assertNotIn(self.system_group, self.target.group_ids)
+
+    def test_jsonrpc_named_and_positional_arguments(self):
+        """Legacy arguments are read as Odoo reads them: named (execute_kw's
+        keyword arguments) or positional (execute)."""
+        token = self.partner_key("*")
+        self.Policy.search([("name", "=", "Reach")]).allow_legacy_rpc = True
+        login = [("user_ids.login", "=", self.target.login)]
+        vals = {"user_ids": [[1, self.target.id, {"login": "ig_reach_renamed"}]]}
+        calls = (
+            ("execute_kw", "res.partner", "search_count", [], {"domain": login}),
+            ("execute", "res.partner", "write", [self.partner.id], vals),
+        )
+        for method, *call in calls:
+            with (
+                self.subTest(method=method),
+                mute_logger("odoo.addons.rpc.controllers.jsonrpc"),
+                self.refused(),
+            ):
+                response = self.url_open(
+                    "/jsonrpc",
+                    data=json.dumps(
+                        {
+                            "jsonrpc": "2.0",
+                            "method": "call",
+                            "id": 1,
+                            "params": {
+                                "service": "object",
+                                "method": method,
+                                "args": [
+                                    self.env.cr.dbname,
+                                    self.admin_user.id,
+                                    token,
+                                    *call,
+                                ],
+                            },
+                        }
+                    ),
+                    headers={"Content-Type": "application/json"},
+                )
+                error = response.json()["error"]["data"]
+                self.assertEqual(error["name"], "odoo.exceptions.AccessError")
+                self.assertIn("res.users", error["message"])
+        self.assertEqual(self.target.login, "ig_reach_target")
 
 
 @tagged("post_install", "-at_install")
