@@ -75,12 +75,7 @@ REFERENCES = ("reference", "many2one_reference")
 
 # Arguments, by name, and how they name models.
 VALUES_ARGS = ("vals", "values", "vals_list", "default", "custom_values")
-SPEC_ARGS = (
-    "specification",
-    "fields_spec",
-    "unfold_read_specification",
-    "groupby_read_specification",
-)
+SPEC_ARGS = ("specification", "fields_spec", "unfold_read_specification")
 DOMAIN_ARGS = (
     "domain",
     "having",
@@ -169,6 +164,13 @@ class _Reach:
             self.path(model, value.get("field"))
         elif name == "fields_to_export":
             self.export_paths(model, value)
+        elif name == "groupby_read_specification" and isinstance(value, Mapping):
+            # a read specification of each group-by field's comodel
+            for path, spec in value.items():
+                _last, info = self.path(model, path)
+                if info is not None and info.comodel:
+                    self.add(info.comodel, READ)
+                    self.specification(info.comodel, spec, 1)
         elif name == "opening_info":
             self.opening_info(model, value, 0)
 

@@ -300,6 +300,15 @@ class TestReachedReads(ReachCase):
             with self.subTest(method=method):
                 self.assertReadRefused(method, domain=[], groupby=["user_id.login"])
 
+    def test_group_values_specification(self):
+        self.partner.user_id = self.target
+        self.assertReadRefused(
+            "web_read_group",
+            domain=[("id", "=", self.partner.id)],
+            groupby=["user_id"],
+            groupby_read_specification={"user_id": {"login": {}}},
+        )
+
     def test_paths_odoo_rejects_are_refused_first(self):
         """Odoo 19 itself rejects a dotted path in read_group's group-by, in
         aggregates and in an order, with a server error: the policy refuses

@@ -286,6 +286,16 @@ def test_reopened_groups():
     ) == {("res.users", READ)}
 
 
+def test_group_values_read_specification():
+    assert reach(
+        "res.partner",
+        "web_read_group",
+        domain=[],
+        groupby=["country_id"],
+        groupby_read_specification={"country_id": {"code": {}}},
+    ) == {("res.country", READ)}
+
+
 def test_export_paths():
     assert reach(
         "res.partner",
