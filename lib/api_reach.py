@@ -74,7 +74,14 @@ X2MANY = ("one2many", "many2many")
 REFERENCES = ("reference", "many2one_reference")
 
 # Arguments, by name, and how they name models.
-VALUES_ARGS = ("vals", "values", "vals_list", "default", "custom_values")
+VALUES_ARGS = (
+    "vals",
+    "values",
+    "vals_list",
+    "default",
+    "custom_values",
+    "update_vals",
+)
 SPEC_ARGS = ("specification", "fields_spec", "unfold_read_specification")
 DOMAIN_ARGS = (
     "domain",
@@ -441,7 +448,7 @@ def reach(model, method, arguments, fields_of, *, context=None, has_ids=False):
 
 
 def _values_operation(method, has_ids):
-    if method in ("create", "copy") or method in MODEL_NAME_CREATES:
+    if method in ("create", "copy", "message_new") or method in MODEL_NAME_CREATES:
         return CREATE
     if method in ("web_save", "web_save_multi"):
         return WRITE if has_ids else CREATE

@@ -148,6 +148,16 @@ def test_delegated_and_related_fields_write_their_model():
     }
 
 
+def test_mail_gateway_values():
+    commands = {"user_ids": [(0, 0, {"login": "x"})]}
+    assert reach(
+        "res.partner", "message_update", msg_dict={}, update_vals=commands
+    ) == {("res.users", CREATE)}
+    assert reach(
+        "res.users", "message_new", msg_dict={}, custom_values={"name": "x"}
+    ) == {("res.partner", CREATE)}
+
+
 def test_web_save_creates_without_ids():
     vals = {"user_ids": [(0, 0, {"name": "x"})]}
     spec = {"user_ids": {"fields": {"login": {}}}}
