@@ -63,6 +63,7 @@ __all__ = [
     "WRITE",
     "FieldInfo",
     "Unanalysable",
+    "import_reach",
     "reach",
 ]
 
@@ -81,6 +82,7 @@ VALUES_ARGS = (
     "default",
     "custom_values",
     "update_vals",
+    "values_list",
 )
 SPEC_ARGS = ("specification", "fields_spec", "unfold_read_specification")
 DOMAIN_ARGS = (
@@ -98,6 +100,8 @@ MODEL_NAME_ARGS = ("model", "model_name", "res_model")
 # Methods whose model-name argument is not only read: they create records
 # of that model.
 MODEL_NAME_CREATES = frozenset({"message_process"})
+# Methods whose values make new records.
+CREATING_METHODS = frozenset({"create", "copy", "message_new", "create_unique"})
 # Methods that ignore their values: an onchange computes on new records and
 # saves nothing.
 VALUES_IGNORED = frozenset({"onchange"})
@@ -448,7 +452,7 @@ def reach(model, method, arguments, fields_of, *, context=None, has_ids=False):
 
 
 def _values_operation(method, has_ids):
-    if method in ("create", "copy", "message_new") or method in MODEL_NAME_CREATES:
+    if method in CREATING_METHODS or method in MODEL_NAME_CREATES:
         return CREATE
     if method in ("web_save", "web_save_multi"):
         return WRITE if has_ids else CREATE
@@ -461,3 +465,18 @@ def _named_model(arguments):
         if isinstance(value, str) and value:
             return value
     return None
+
+
+def import_reach(models, fields, options, fields_of):
+    """What an import of the wizard ``base_import.import`` reaches: its
+    records name the model they import into (``models``, read by the caller
+    from the records), whose records the import creates or updates along
+    the ``fields`` columns, as :func:`reach` tells of ``load``."""
+    options = options if isinstance(options, Mapping) else {}
+    context = {"name_create_enabled_fields": options.get("name_create_enabled_fields")}
+    paths = [field for field in fields if isinstance(field, str)]
+    found = set()
+    for model in models:
+        found |= {(model, CREATE), (model, WRITE)}
+        found |= reach(model, "load", {"fields": paths}, fields_of, context=context)
+    return found

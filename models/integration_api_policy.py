@@ -11,6 +11,8 @@ from .constraints import check_parsed
 _logger = logging.getLogger(__name__)
 
 DEFAULT_POLICY_PARAM = "integration_gateway.default_policy_id"
+# The import wizard's call that loads into the model its records name.
+IMPORT_WIZARD_CALL = ("base_import.import", "execute_import")
 
 
 class IntegrationApiPolicy(models.Model):
@@ -307,7 +309,7 @@ class IntegrationApiPolicy(models.Model):
         bound = self._integration_bind(model, method, args, kwargs, ids)
         if bound is None:
             return
-        arguments, has_ids, context = bound
+        arguments, ids, context = bound
         try:
             reached = api_reach.reach(
                 model,
@@ -315,8 +317,10 @@ class IntegrationApiPolicy(models.Model):
                 arguments,
                 self._integration_fields_of,
                 context=context,
-                has_ids=has_ids,
+                has_ids=bool(ids),
             )
+            if (model, method) == IMPORT_WIZARD_CALL:
+                reached = reached | self._integration_import_reach(ids, arguments)
             if model == api_reach.API_KEYS_MODEL and not self._integration_is_readonly(
                 model, method
             ):
@@ -340,7 +344,7 @@ class IntegrationApiPolicy(models.Model):
     @api.model
     def _integration_bind(self, model, method, args, kwargs, ids=None):
         """The arguments of a call of ``model.method`` by parameter name,
-        whether it is made on records, and its context; None when the
+        the ids of the records it is made on, and its context; None when the
         method does not exist or the arguments do not fit its signature
         (Odoo refuses such a call before running it)."""
         try:
@@ -353,12 +357,10 @@ class IntegrationApiPolicy(models.Model):
             return None
         kwargs = dict(kwargs)
         context = kwargs.pop("context", None)
-        if ids is not None:
-            has_ids = bool(ids)
-        elif getattr(func, "_api_model", False) or not args:
-            has_ids = False
-        else:
-            has_ids, args = bool(args[0]), args[1:]
+        if ids is None:
+            ids = ()
+            if not getattr(func, "_api_model", False) and args:
+                ids, args = args[0], args[1:]
         try:
             bound = inspect.signature(func).bind(None, *args, **kwargs)
         except (TypeError, ValueError):
@@ -370,7 +372,25 @@ class IntegrationApiPolicy(models.Model):
                 arguments.update(value)
             elif kind is not inspect.Parameter.VAR_POSITIONAL:
                 arguments[name] = value
-        return arguments, has_ids, context
+        return arguments, ids, context
+
+    @api.model
+    def _integration_import_reach(self, ids, arguments):
+        """What an import wizard's ``execute_import`` reaches: the model
+        its records import into is in their data, read here."""
+        if isinstance(ids, int):
+            ids = [ids]
+        if not isinstance(ids, list | tuple) or not all(
+            isinstance(i, int) for i in ids
+        ):
+            return set()  # Odoo refuses such ids
+        wizards = self.env[IMPORT_WIZARD_CALL[0]].sudo().browse(ids).exists()
+        return api_reach.import_reach(
+            set(wizards.mapped("res_model")),
+            arguments.get("fields") or (),
+            arguments.get("options"),
+            self._integration_fields_of,
+        )
 
     @api.model
     @tools.ormcache("model")

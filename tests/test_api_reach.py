@@ -156,6 +156,35 @@ class TestReachedWrites(ReachCase):
             self.env["res.partner"].search([("name", "=", "Reach Loaded")])
         )
 
+    def test_import_wizard(self):
+        """The import wizard loads into the model its record names."""
+        wizard = (
+            self.env["base_import.import"]
+            .with_user(self.admin_user)
+            .create(
+                {
+                    "res_model": "res.users",
+                    "file": b"login,name\nig_reach_new,Imported User\n",
+                    "file_type": "text/csv",
+                    "file_name": "users.csv",
+                }
+            )
+        )
+        token = self.admin_key(("base_import.import", "*"))
+        options = {"has_headers": True, "quoting": '"', "separator": ","}
+        with self.refused():
+            response = self.json2(
+                token,
+                "base_import.import",
+                "execute_import",
+                ids=wizard.ids,
+                fields=["login", "name"],
+                columns=["login", "name"],
+                options=options,
+            )
+        self.assertDenied(response, "execute_import", "would create res.partner")
+        self.assertFalse(self.env["res.users"].search([("login", "=", "ig_reach_new")]))
+
     def test_inherits_delegation(self):
         token = self.admin_key(("res.users", "read, write"))
         name = self.target.name

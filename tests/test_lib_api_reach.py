@@ -342,6 +342,20 @@ def test_import_paths():
     ) == {("res.country", READ), ("res.country", CREATE)}
 
 
+def test_import_wizard():
+    assert api_reach.import_reach(
+        {"res.users"}, ["login", False, "group_ids/name"], {}, FIELDS.get
+    ) == {
+        ("res.users", CREATE),
+        ("res.users", WRITE),
+        ("res.groups", CREATE),
+    }
+    options = {"name_create_enabled_fields": {"country_id": True}}
+    assert api_reach.import_reach(
+        {"res.partner"}, ["country_id"], options, FIELDS.get
+    ) >= {("res.country", CREATE)}
+
+
 def test_model_name_arguments():
     assert reach(
         "mail.activity",
