@@ -12,8 +12,10 @@ all of them and not only to the model in the URL
 What counts as the key's request is drawn here: what the arguments name.
 Relational commands in values (``vals``, ``vals_list``, ``default``, the
 context's ``default_*`` keys), ``_inherits`` delegated and writable related
-fields, import paths, read specifications, domain, group-by, aggregate,
-order and export paths, and model names passed as arguments. What Odoo's
+fields, import paths (of ``load`` and of the import wizard, whose records
+name their model: :func:`import_reach`), read specifications, domain,
+group-by, aggregate, order and export paths, and model names passed as
+arguments. What Odoo's
 own code does as a consequence of the call (computed fields, onchanges,
 work it does under sudo or with the user's access rights) is not the key's
 request and is not analysed.
