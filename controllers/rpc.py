@@ -27,9 +27,11 @@ class IntegrationRPC(RPC):
     These endpoints run the ORM without an HTTP request, so the policy of
     the key (passed as the password) is applied here, before the call is
     dispatched: refused unless the policy allows legacy RPC, and then the
-    policy's networks and rules apply as on JSON/2. The key checked is
-    marked for the call so that the authentication below lets it through;
-    a key with a policy that reaches the ORM any other way is refused.
+    policy's networks and rules apply as on JSON/2, to the model and method
+    called and to every model the call's arguments reach. The key checked
+    is marked for the call (any key, with a policy or not: no key changes
+    API keys) so that the authentication below lets it through; a key with
+    a policy that reaches the ORM any other way is refused.
 
     A call whose password has the shape of an API key is a key
     authentication like a Bearer one: its failure counts against the

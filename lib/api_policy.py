@@ -9,6 +9,10 @@ methods Odoo marks ``@api.readonly``, a list of networks restricts where
 calls may come from, and legacy RPC (XML-RPC, JSON-RPC) is refused unless
 the policy allows it.
 
+A call is checked twice: its model and method against the rules
+(:func:`check`), then every model its arguments reach, for what it would do
+to each (:func:`check_reach`, with the reach told by :mod:`lib.api_reach`).
+
 Nothing here imports Odoo: the models compile their records into
 :class:`Policy` and ask :func:`check` about a call.
 """
@@ -47,6 +51,7 @@ REASON_NO_RULE = "no_rule"
 REASON_DENY_RULE = "deny_rule"
 REASON_ROUTE = "route"
 REASON_LIFETIME = "lifetime"
+REASON_REACH = "reach"
 # A call no rule allows, for callers that do not tell the rules apart.
 REASON_RULE = REASON_NO_RULE
 
@@ -62,7 +67,30 @@ HINTS = {
     "allows it.",
     REASON_ROUTE: "Use the JSON/2 API (POST /json/2/<model>/<method>).",
     REASON_LIFETIME: "Issue a new key.",
+    REASON_REACH: "Have a rule of the policy allow that operation on the model "
+    "the call reaches, or leave it out of the call.",
 }
+
+
+# What a call does to a model it reaches through its arguments (see
+# lib.api_reach), and the method rules that allow it there: a model may be
+# read through a path when the rules allow its ``read`` or ``search_read``
+# and deny neither, created, written or deleted through one when they allow
+# its ``create``, ``write`` or ``unlink``.
+READ = "read"
+CREATE = "create"
+WRITE = "write"
+UNLINK = "unlink"
+OPERATION_METHODS = {
+    READ: ("read", "search_read"),
+    CREATE: ("create",),
+    WRITE: ("write",),
+    UNLINK: ("unlink",),
+}
+
+# Never changed by a key, through any path, whatever the rules: a key could
+# otherwise lift its own policy.
+API_KEYS_MODEL = "res.users.apikeys"
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +213,41 @@ def check(policy, *, model, method, readonly_method, address, legacy_rpc=False):
         raise PolicyDenied(
             REASON_READ_ONLY, "the policy is read-only and this method may write"
         )
+
+
+def operation_denial(policy, model, operation):
+    """Why ``policy`` refuses ``operation`` on ``model`` reached by a call,
+    or None when it allows it. A read-only policy refuses every create,
+    write and unlink; nothing but a read of the API keys is ever allowed.
+
+    >>> pol = Policy(1, "p", rules=(make_rule("res.partner", "read", ALLOW),))
+    >>> operation_denial(pol, "res.partner", READ) is None
+    True
+    >>> operation_denial(pol, "res.users", WRITE)
+    'the call would write res.users, and no rule allows res.users.write'
+    """
+    if model == API_KEYS_MODEL and operation != READ:
+        return f"API keys may never {operation} {model}"
+    if operation != READ and policy.read_only:
+        return f"the policy is read-only and the call would {operation} {model}"
+    effects = [
+        rule_effect(policy.rules, model, method)
+        for method in OPERATION_METHODS[operation]
+    ]
+    if DENY in effects:
+        return f"the call would {operation} {model}, which a rule denies"
+    if ALLOW not in effects:
+        methods = " or ".join(f"{model}.{m}" for m in OPERATION_METHODS[operation])
+        return f"the call would {operation} {model}, and no rule allows {methods}"
+    return None
+
+
+def check_reach(policy, reached):
+    """Raises :class:`PolicyDenied` for the first (in a stable order) of
+    the ``reached`` ``(model, operation)`` pairs that ``policy`` refuses."""
+    for model, operation in sorted(reached):
+        if message := operation_denial(policy, model, operation):
+            raise PolicyDenied(REASON_REACH, message)
 
 
 def check_network(policy, address):

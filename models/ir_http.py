@@ -160,8 +160,9 @@ class IrHttp(models.AbstractModel):
     @classmethod
     def _integration_check_api_request(cls, rule, args):
         """Applies the key's policy to a Bearer-authenticated request before
-        its method runs: a refused call raises AccessError, which JSON/2
-        answers with a 403 in its own error shape."""
+        its method runs, to the model and method called and, on JSON/2, to
+        every model its arguments reach: a refused call raises AccessError,
+        which JSON/2 answers with a 403 in its own error shape."""
         if rule.endpoint.routing.get("auth") != "bearer":
             return
         api_key = cls._integration_current_api_key()
@@ -189,6 +190,26 @@ class IrHttp(models.AbstractModel):
         Policy._integration_enforce(
             policy, api_key, model, method, cls._integration_client_address()
         )
+        if "__model__" in args:
+            params = cls._integration_json2_params()
+            ids = params.pop("ids", ())
+            Policy._integration_enforce_reach(
+                policy, api_key, model, method, (), params, ids=ids
+            )
+
+    @classmethod
+    def _integration_json2_params(cls):
+        """The named arguments of a JSON/2 call, read from its body before
+        the dispatcher parses it (which it does after this check): empty
+        when the body is not a JSON object, which the dispatcher then
+        refuses or ignores as it does without the policy."""
+        if not request.httprequest.content_length:
+            return {}
+        try:
+            params = request.get_json_data()
+        except ValueError:
+            return {}
+        return dict(params) if isinstance(params, dict) else {}
 
     @classmethod
     def _integration_core_calls(cls, model, method):

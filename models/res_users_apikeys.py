@@ -50,6 +50,17 @@ LAST_USE_INTERVAL = 60  # seconds
 _last_use_written = {}
 
 
+def _legacy_arguments(method, rest):
+    """The positional and named arguments of a legacy ``execute`` or
+    ``execute_kw`` call, from what follows the model and method, as Odoo's
+    dispatcher reads them."""
+    if method == "execute":
+        return list(rest), {}
+    args = rest[0] if rest else []
+    kwargs = rest[1] if len(rest) > 1 and rest[1] is not None else {}
+    return args, kwargs
+
+
 class _UnknownToken(Exception):
     """No key has this token; raised inside the cached lookup so that the
     cache never remembers a miss (guessed tokens must not fill it)."""
@@ -143,6 +154,23 @@ class ResUsersApikeys(models.Model):
         )
         return result
 
+    @api.model
+    def _integration_check_key_call(self):
+        """Raises AccessError when the current call is authenticated by an
+        API key (JSON/2, or legacy RPC): keys are changed by people in
+        Odoo, never by a key, whatever its policy allows and through
+        whichever path (a key could otherwise lift its own policy). The
+        policy's reach check refuses such calls first; this is the wall
+        behind it."""
+        if LEGACY_RPC_CHECKED.get(None) is not None or (
+            request and getattr(request, "integration_api_key", None) is not None
+        ):
+            raise AccessError(
+                self.env._(
+                    "API keys cannot be created, changed or removed with an API key."
+                )
+            )
+
     def _compute_last_used(self):
         self.env.cr.execute(
             SQL(
@@ -155,7 +183,13 @@ class ResUsersApikeys(models.Model):
         for key in self:
             key.last_used_at, key.last_used_ip = uses.get(key.id, (False, False))
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._integration_check_key_call()
+        return super().create(vals_list)
+
     def write(self, vals):
+        self._integration_check_key_call()
         if forbidden := set(vals) - WRITABLE_FIELDS:
             raise AccessError(
                 self.env._(
@@ -168,6 +202,7 @@ class ResUsersApikeys(models.Model):
         return result
 
     def unlink(self):
+        self._integration_check_key_call()
         result = super().unlink()
         # Not needed for correctness (every request reads its key's row),
         # but drops the cached entries of removed keys on every worker.
@@ -383,8 +418,9 @@ class ResUsersApikeys(models.Model):
         """Applies the policy of the key a legacy RPC call authenticates
         with (the password of the call) before the call is dispatched.
 
-        Returns the id of the key checked, None when the call uses no key
-        with a policy (Odoo then decides as usual). Raises AccessError when
+        Returns the id of the key the call authenticates with (checked
+        against its policy when it has one), None when the call uses no key
+        (Odoo then decides as usual). Raises AccessError when
         the policy refuses the call: no legacy RPC for the policy, address
         outside its networks, or a model and method its rules refuse.
         """
@@ -402,13 +438,17 @@ class ResUsersApikeys(models.Model):
         if not isinstance(password, str) or not password:
             return None
         api_key = self._integration_authenticate(password)
-        if api_key is None or api_key.policy_id is None:
+        if api_key is None:
             return None
         user = self.env["res.users"].browse(api_key.user_id)
         if uid is not None and str(uid) != str(user.id):
             return None
         if uid is None and login != user.login:
             return None
+        if api_key.policy_id is None:
+            # Odoo's own behaviour, but the call is known as a key's (no key
+            # changes keys, see _integration_check_key_call)
+            return api_key.key_id
         Policy = self.env["integration.api.policy"]
         policy = Policy._integration_compiled(
             api_key.policy_id, api_key.policy_revision
@@ -431,6 +471,10 @@ class ResUsersApikeys(models.Model):
                     str(model_method),
                     address,
                     legacy_rpc=True,
+                )
+                args, kwargs = _legacy_arguments(method, params[5:])
+                Policy._integration_enforce_reach(
+                    policy, api_key, str(model), str(model_method), args, kwargs
                 )
             except AccessError:
                 self.env["integration.rate.limiter"]._count(
