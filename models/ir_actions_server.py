@@ -4,7 +4,7 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..lib import webhook_http
+from ..lib.outbox import sender
 
 _logger = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class IrActionsServer(models.Model):
         for endpoint in actions.webhook_endpoint_id:
             if endpoint.allow_private_network:
                 continue
-            reason = webhook_http.private_destination(endpoint.url)
+            reason = sender.private_destination(endpoint.url)
             if reason:
                 endpoint.allow_private_network = True
                 _logger.info(

@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..lib import ratelimit
+from ..lib import defaults, ratelimit
 
 REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -11,8 +11,8 @@ class ResConfigSettings(models.TransientModel):
 
     integration_dispatcher_count = fields.Integer(
         string="Webhook Dispatchers",
-        config_parameter="integration_gateway.dispatcher_count",
-        default=2,
+        config_parameter=defaults.DISPATCHER_COUNT_PARAM,
+        default=defaults.DISPATCHER_COUNT,
         help="How many dispatcher jobs may send queued webhooks at the same time. "
         "Each runs in one cron thread at a time; more cron threads or servers add "
         "capacity up to this number.",

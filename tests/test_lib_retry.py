@@ -6,7 +6,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from odoo.addons.integration_gateway.lib import retry
+from odoo.addons.integration_gateway.lib.outbox import retry
 
 
 class _FixedRng:
