@@ -4,3 +4,4 @@ these)."""
 
 DISPATCHER_COUNT_PARAM = "integration_gateway.dispatcher_count"
 DISPATCHER_COUNT = 2  # dispatcher crons, by default
+DEFAULT_POLICY_PARAM = "integration_gateway.default_policy_id"  # record id

@@ -5,11 +5,10 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from ..lib import api_policy, networks, ratelimit
+from ..lib.defaults import DEFAULT_POLICY_PARAM
 from .constraints import check_parsed
 
 _logger = logging.getLogger(__name__)
-
-DEFAULT_POLICY_PARAM = "integration_gateway.default_policy_id"
 
 
 class IntegrationApiPolicy(models.Model):

@@ -2,11 +2,11 @@ import logging
 import threading
 import time
 
-from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
+from werkzeug.exceptions import TooManyRequests
 
 from odoo import api, models
-from odoo.exceptions import UserError
 
+from ..exceptions import RateLimiterUnavailable
 from ..lib import ratelimit
 from ..plumbing import Connections, own_cursor
 
@@ -21,25 +21,7 @@ REDIS_TIMEOUT = 0.5  # seconds
 # While Redis stays unreachable, one warning per process this often, not one
 # per call.
 UNREACHABLE_LOG_INTERVAL = 60  # seconds
-# What a refused caller is told to wait while the limiter is unreachable.
-UNAVAILABLE_RETRY_AFTER = 5  # seconds
 PURGE_BATCH = 10000  # expired windows removed per statement
-
-
-class RateLimiterUnavailable(ServiceUnavailable):
-    """The counters cannot be reached and the failure mode is ``closed``:
-    the call is refused with 503 and ``Retry-After``."""
-
-    def __init__(self):
-        super().__init__(
-            "The rate limiter is unavailable; retry later.",
-            retry_after=UNAVAILABLE_RETRY_AFTER,
-        )
-
-
-class RateLimitExceeded(UserError):
-    """A call over its rate limit, where errors are answered without an
-    HTTP status (legacy XML-RPC and JSON-RPC)."""
 
 
 class _Backend:

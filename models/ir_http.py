@@ -9,7 +9,7 @@ from odoo.http import request
 from odoo.tools import config
 
 from ..lib import api_policy, networks, ratelimit
-from .integration_api_usage import usage_tally
+from ..lib.api_usage import usage_tally
 
 _logger = logging.getLogger(__name__)
 

@@ -12,10 +12,11 @@ from odoo.tools import SQL
 
 from odoo.addons.base.models.res_users import INDEX_SIZE, KEY_CRYPT_CONTEXT
 
+from ..exceptions import RateLimitExceeded
 from ..lib import api_policy
-from .integration_api_policy import DEFAULT_POLICY_PARAM
-from .integration_api_usage import usage_tally
-from .integration_rate_limiter import RateLimitExceeded, own_cursor
+from ..lib.api_usage import usage_tally
+from ..lib.defaults import DEFAULT_POLICY_PARAM
+from ..plumbing import own_cursor
 
 _logger = logging.getLogger(__name__)
 

@@ -22,9 +22,7 @@ from odoo.tools import config
 
 from odoo.addons.integration_gateway.lib import standard_webhooks as sw
 from odoo.addons.integration_gateway.lib import webhook_signatures as ws
-from odoo.addons.integration_gateway.models.integration_rate_limiter import (
-    own_cursor,
-)
+from odoo.addons.integration_gateway.plumbing import own_cursor
 
 BASE_AUTOMATION_LOGGER = "odoo.addons.base_automation.models.base_automation"
 SECRET = "a-shared-secret-of-the-sender"
