@@ -1,10 +1,10 @@
 import uuid
-from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from ..lib import defaults
 from ..lib.outbox import delivery as outbox_delivery
 
 GC_BATCH = 5000  # rows removed at once by the retention clean-up
@@ -219,15 +219,15 @@ class IntegrationWebhookDelivery(models.Model):
     def _gc_delivered(self):
         """Removes delivered webhooks and attempts older than the retention
         setting, a batch at a time (the autovacuum calls again while some
-        remain)."""
-        days = int(
+        remain); 0 keeps them."""
+        cutoff = defaults.retention_cutoff(
             self.env["ir.config_parameter"]
             .sudo()
-            .get_param("integration_gateway.retention_days", 30)
+            .get_param(defaults.RETENTION_DAYS_PARAM),
+            fields.Datetime.now(),
         )
-        if days <= 0:
+        if cutoff is None:
             return 0, 0
-        cutoff = fields.Datetime.now() - timedelta(days=days)
         cr = self.env.cr
         cr.execute(
             SQL(

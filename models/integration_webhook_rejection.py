@@ -1,16 +1,16 @@
 import json
 import logging
-from datetime import timedelta
 
 import psycopg2
 
 from odoo import api, fields, models, sql_db
 from odoo.tools import SQL
 
+from ..lib import defaults
+
 _logger = logging.getLogger(__name__)
 
 GC_BATCH = 5000  # rows removed per autovacuum step
-DEFAULT_RETENTION_DAYS = 30
 
 
 class IntegrationWebhookRejection(models.Model):
@@ -139,14 +139,16 @@ class IntegrationWebhookRejection(models.Model):
 
     @api.autovacuum
     def _gc_old_rejections(self):
-        """Removes rejections older than the retention set in Settings."""
-        days = int(
+        """Removes rejections older than the retention set in Settings (0
+        keeps them)."""
+        cutoff = defaults.retention_cutoff(
             self.env["ir.config_parameter"]
             .sudo()
-            .get_param("integration_gateway.retention_days", DEFAULT_RETENTION_DAYS)
-            or DEFAULT_RETENTION_DAYS
+            .get_param(defaults.RETENTION_DAYS_PARAM),
+            fields.Datetime.now(),
         )
-        cutoff = fields.Datetime.now() - timedelta(days=days)
+        if cutoff is None:
+            return 0, 0
         self.env.cr.execute(
             SQL(
                 "DELETE FROM %(table)s WHERE id IN ("

@@ -19,10 +19,10 @@ class ResConfigSettings(models.TransientModel):
     )
     integration_retention_days = fields.Integer(
         string="Keep Delivered Webhooks (days)",
-        config_parameter="integration_gateway.retention_days",
-        default=30,
+        config_parameter=defaults.RETENTION_DAYS_PARAM,
+        default=defaults.RETENTION_DAYS,
         help="Delivered webhooks, their attempts and recorded rejections older than "
-        "this are removed by the daily clean-up.",
+        "this are removed by the daily clean-up; 0 keeps them all.",
     )
     integration_default_policy_id = fields.Many2one(
         "integration.api.policy",

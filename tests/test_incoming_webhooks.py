@@ -592,6 +592,25 @@ class TestIncomingWebhookChecks(WebhookCase):
         self.assertFalse(old.exists())
         self.assertTrue(recent.exists())
 
+    def test_a_retention_of_zero_keeps_rejections_as_it_keeps_deliveries(self):
+        self.env["ir.config_parameter"].set_param(
+            "integration_gateway.retention_days", 0
+        )
+        rejections = self.env["integration.webhook.rejection"]
+        old = rejections.create(
+            {
+                "received_at": "2000-01-01 00:00:00",
+                "reason": "signature",
+                "webhook_uuid": "gc",
+                "validator_ref": self.validator.id,
+            }
+        )
+        self.assertEqual(rejections._gc_old_rejections(), (0, 0))
+        self.assertTrue(old.exists())
+        self.assertEqual(
+            self.env["integration.webhook.delivery"]._gc_delivered(), (0, 0)
+        )
+
 
 @tagged("post_install", "-at_install")
 class TestWithoutValidator(WebhookCase):
