@@ -12,22 +12,24 @@ RETENTION_DAYS_PARAM = "integration_gateway.retention_days"
 RETENTION_DAYS = 30  # days delivered webhooks, attempts and rejections are kept
 
 
-def retention_cutoff(days, now):
-    """Before when history may be removed, with ``days`` the retention
-    setting (text, a number or None); None keeps everything. The same rule
-    for every kind of history: empty or unreadable means ``RETENTION_DAYS``,
-    0 or less keeps history forever.
+def retention_cutoff(get_param, now):
+    """Before when history may be removed, ``get_param`` giving the system
+    parameters (``ir.config_parameter.get_param``); None keeps everything.
+    The same rule for every kind of history: an empty or unreadable setting
+    means ``RETENTION_DAYS``, 0 or less keeps history forever.
 
     >>> from datetime import datetime
     >>> now = datetime(2026, 12, 31)
-    >>> retention_cutoff("7", now)
+    >>> retention_cutoff({RETENTION_DAYS_PARAM: "7"}.get, now)
     datetime.datetime(2026, 12, 24, 0, 0)
-    >>> retention_cutoff(None, now) == retention_cutoff("many", now) == datetime(
-    ...     2026, 12, 1)
+    >>> retention_cutoff({}.get, now) == datetime(2026, 12, 1)
     True
-    >>> retention_cutoff("0", now) is None and retention_cutoff(-1, now) is None
+    >>> retention_cutoff({RETENTION_DAYS_PARAM: "many"}.get, now).day
+    1
+    >>> retention_cutoff({RETENTION_DAYS_PARAM: "0"}.get, now) is None
     True
     """
+    days = get_param(RETENTION_DAYS_PARAM)
     try:
         days = int(days) if days not in (None, "", False) else RETENTION_DAYS
     except (TypeError, ValueError):

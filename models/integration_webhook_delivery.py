@@ -220,12 +220,8 @@ class IntegrationWebhookDelivery(models.Model):
         """Removes delivered webhooks and attempts older than the retention
         setting, a batch at a time (the autovacuum calls again while some
         remain); 0 keeps them."""
-        cutoff = defaults.retention_cutoff(
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param(defaults.RETENTION_DAYS_PARAM),
-            fields.Datetime.now(),
-        )
+        params = self.env["ir.config_parameter"].sudo()
+        cutoff = defaults.retention_cutoff(params.get_param, fields.Datetime.now())
         if cutoff is None:
             return 0, 0
         cr = self.env.cr

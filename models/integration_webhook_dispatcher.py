@@ -86,7 +86,7 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
         sent as progress. Returns how many were claimed and how many sent;
         those that could not be sent within the lease are released."""
         lease = self._lease()
-        claimed, messages, settings = self._claim(limit, lease, with_settings=True)
+        claimed, messages, settings = self._claim(limit, lease)
         if not claimed:
             return 0, 0
         deadline = time.time() + lease - LEASE_MARGIN

@@ -155,14 +155,14 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
     # -- claiming -------------------------------------------------------------
 
     @api.model
-    def _claim(self, limit, lease=None, with_settings=False):
+    def _claim(self, limit, lease=None):
         """Reserves due deliveries for this dispatcher for ``lease`` seconds
         (default: the lease setting) and commits.
 
-        Returns the claimed rows (dicts) and the HTTP request of each, in the
-        same order, and with ``with_settings`` the settings of their
-        endpoints, ``{endpoint id: EndpointSettings}``, read once for the
-        batch. Rows another dispatcher holds are skipped, never waited for.
+        Returns the claimed rows (dicts), the HTTP request of each in the
+        same order, and the settings of their endpoints, ``{endpoint id:
+        EndpointSettings}``, read once for the batch. Rows another
+        dispatcher holds are skipped, never waited for.
         """
         lease = lease or self._lease()
 
@@ -182,9 +182,8 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
             self.env["ir.cron"]._commit_progress(0)
             return claimed, messages, settings
 
-        done = self._transact(claim)
-        claimed, messages, settings = ([], [], {}) if done is None else done
-        return (claimed, messages, settings) if with_settings else (claimed, messages)
+        claimed = self._transact(claim)
+        return ([], [], {}) if claimed is None else claimed
 
     def _claim_rows(self, limit, lease):
         cr = self.env.cr

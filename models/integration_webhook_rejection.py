@@ -141,12 +141,8 @@ class IntegrationWebhookRejection(models.Model):
     def _gc_old_rejections(self):
         """Removes rejections older than the retention set in Settings (0
         keeps them)."""
-        cutoff = defaults.retention_cutoff(
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param(defaults.RETENTION_DAYS_PARAM),
-            fields.Datetime.now(),
-        )
+        params = self.env["ir.config_parameter"].sudo()
+        cutoff = defaults.retention_cutoff(params.get_param, fields.Datetime.now())
         if cutoff is None:
             return 0, 0
         self.env.cr.execute(

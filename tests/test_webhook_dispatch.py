@@ -317,7 +317,9 @@ class TestWebhookDispatch(WebhookCase):
         # A dispatcher claims the delivery, commits, then dies before sending.
         with self.enter_registry_test_mode(), self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            crashed, _messages = env["integration.webhook.dispatcher"]._claim(10)
+            crashed, _messages, _settings = env[
+                "integration.webhook.dispatcher"
+            ]._claim(10)
         self.assertEqual(delivery.state, "sending")
         lease = (delivery.lease_expires_at - fields.Datetime.now()).total_seconds()
         self.assertAlmostEqual(lease, 120, delta=2)
