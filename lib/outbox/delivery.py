@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from . import retry
+from .sender import Result  # what transition() reads of a try
 
 STATES = [
     ("pending", "Pending"),
@@ -35,6 +36,19 @@ STATES = [
 ]
 WAITING_STATES = ("pending", "retrying")  # due at ``next_attempt_at``
 ERROR_EXCERPT_CHARS = 200  # of the answer, in a delivery's last error
+
+__all__ = [
+    "ERROR_EXCERPT_CHARS",
+    "STATES",
+    "WAITING_STATES",
+    "Result",
+    "Step",
+    "error_text",
+    "started_at",
+    "test_event",
+    "transition",
+    "utcnow",
+]
 
 
 @dataclass(frozen=True)
@@ -66,7 +80,7 @@ def utcnow():
 def started_at(result):
     """When a try started, as a naive UTC datetime (Odoo's storage).
 
-    >>> started_at(_Result(started_at=0.25))
+    >>> started_at(_tried(started_at=0.25))
     datetime.datetime(1970, 1, 1, 0, 0, 0, 250000)
     """
     return datetime.fromtimestamp(result.started_at, UTC).replace(tzinfo=None)
@@ -75,11 +89,11 @@ def started_at(result):
 def error_text(result):
     """One line saying why an attempt failed.
 
-    >>> error_text(_Result(error="timed out after 5 s"))
+    >>> error_text(_tried(error="timed out after 5 s"))
     'timed out after 5 s'
-    >>> error_text(_Result(status_code=500, response_excerpt="  Oops,\\n  down "))
+    >>> error_text(_tried(status_code=500, response_excerpt="  Oops,\\n  down "))
     'HTTP 500: Oops, down'
-    >>> error_text(_Result(status_code=404))
+    >>> error_text(_tried(status_code=404))
     'HTTP 404'
     """
     if result.error:
@@ -96,21 +110,21 @@ def transition(attempts, result, schedule, now, rng=random, *, retries=True):
     (a test event), a failed try is final.
 
     >>> now = datetime(2026, 1, 1, 12, 0)
-    >>> ok = transition(0, _Result(status_code=204), (5, 60), now)
+    >>> ok = transition(0, _tried(status_code=204), (5, 60), now)
     >>> ok.state, ok.attempts, ok.due, ok.error, ok.delivered_at == started_at(_R0)
     ('delivered', 1, None, None, True)
-    >>> late = transition(1, _Result(status_code=500), (5, 60), now, _Low())
+    >>> late = transition(1, _tried(status_code=500), (5, 60), now, _Low())
     >>> late.state, late.attempts, late.due, late.error
     ('retrying', 2, datetime.datetime(2026, 1, 1, 12, 0, 54), 'HTTP 500')
-    >>> transition(2, _Result(error="refused"), (5, 60), now).state
+    >>> transition(2, _tried(error="refused"), (5, 60), now).state
     'dead'
-    >>> gone = transition(0, _Result(status_code=410), (5, 60), now)
+    >>> gone = transition(0, _tried(status_code=410), (5, 60), now)
     >>> gone.state, gone.due == now, gone.gone
     ('pending', True, True)
-    >>> unsent = transition(3, _Result(sent=False), (5, 60), now)
+    >>> unsent = transition(3, _tried(sent=False), (5, 60), now)
     >>> unsent.state, unsent.attempts, unsent.attempted, unsent.status
     ('retrying', 3, False, None)
-    >>> transition(0, _Result(status_code=410), (5, 60), now, retries=False).state
+    >>> transition(0, _tried(status_code=410), (5, 60), now, retries=False).state
     'dead'
     """
     if not result.sent:
@@ -142,9 +156,9 @@ def test_event(result):
     """The :class:`Step` of a test event after its single try: delivered or
     dead, never retried.
 
-    >>> test_event(_Result(status_code=200)).state
+    >>> test_event(_tried(status_code=200)).state
     'delivered'
-    >>> step = test_event(_Result(status_code=503, retry_after="5"))
+    >>> step = test_event(_tried(status_code=503, retry_after="5"))
     >>> step.state, step.attempts, step.due, step.error
     ('dead', 1, None, 'HTTP 503')
     """
@@ -154,17 +168,12 @@ def test_event(result):
 # -- for the examples above -------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Result:
-    started_at: float = 0.0
-    status_code: int | None = None
-    response_excerpt: str = ""
-    error: str | None = None
-    retry_after: str | None = None
-    sent: bool = True
+def _tried(**values):
+    """A Result started at the epoch, for the examples."""
+    return Result(**{"started_at": 0.0, **values})
 
 
-_R0 = _Result()
+_R0 = _tried()
 
 
 class _Low:
