@@ -1,4 +1,4 @@
-"""lib.retry: the retry schedule, jitter, Retry-After and outcomes."""
+"""lib.outbox.retry: the retry schedule, jitter, Retry-After and outcomes."""
 
 import random
 from datetime import UTC, datetime, timedelta

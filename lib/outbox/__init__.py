@@ -9,8 +9,9 @@
 * :mod:`.sender` — the HTTP sender: pooled connections, the SSRF guard at
   the socket.
 
-The dispatcher model (``models/integration_webhook_dispatcher.py``) claims
-rows, calls these and stores their answers.
+The dispatcher model (``models/integration_webhook_dispatcher*.py``: the
+cron loop, the claim, the store) claims rows, calls these and stores their
+answers.
 """
 
 from . import delivery, endpoint, pacing, retry, sender
