@@ -27,6 +27,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+# lib/ imports nothing beyond itself: ``from lib import ...`` without Odoo.
+# Appended, so that the addon's other folders never shadow a package.
+sys.path.append(str(ROOT))
 
 import harness  # the project's tools are not a package
 

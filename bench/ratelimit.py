@@ -23,7 +23,6 @@ change the load; ``bench/run_all.py`` runs it with every other benchmark.
 import concurrent.futures
 import contextlib
 import http.client
-import importlib.util
 import json
 import re
 import statistics
@@ -33,7 +32,7 @@ import types
 
 import psycopg2
 import redis
-from context import ADDON_DB, ROOT, Figure, Report, harness, run_alone
+from context import ADDON_DB, Figure, Report, harness, run_alone
 
 DATABASES = [ADDON_DB]
 # The limiter says how long each decision took in its debug log.
@@ -294,21 +293,12 @@ def _report(report, results, options):
     )
 
 
-def _load_ratelimit():
-    """lib/ratelimit.py, which imports nothing of Odoo."""
-    spec = importlib.util.spec_from_file_location(
-        "ratelimit_lib", ROOT / "lib" / "ratelimit.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _decisions_alone(uuid, count=2000):
     """The decision of the storages the addon uses, measured where nothing
     else competes for the CPU: ``count`` calls one after the other on one
     key, limit never reached."""
-    ratelimit = _load_ratelimit()
+    from lib import ratelimit  # the addon's ORM-free core (see context.py)
+
     limits = ratelimit.parse_limits("1000000/minute; 10000000/hour")
     conn = psycopg2.connect(dbname=ADDON_DB.name, **harness.pg_params())
     conn.set_session(autocommit=True)

@@ -11,14 +11,15 @@ import collections
 import concurrent.futures
 import functools
 import http.client
-import importlib.util
 import json
 import os
 import time
 import uuid
 
 import pytest
-from conftest import ROOT, SIZE
+from conftest import SIZE
+
+from lib import standard_webhooks as sw  # on the path through conftest
 
 pytestmark = pytest.mark.fault
 
@@ -77,19 +78,6 @@ rejections = env["integration.webhook.rejection"]._read_group(
     [("validator_ref", "=", args[0])], ["reason"], ["count:sum"])
 result = {"runs": runs, "rejections": dict(rejections)}
 """
-
-
-def _standard_webhooks():
-    """lib/standard_webhooks.py, which imports nothing of Odoo."""
-    spec = importlib.util.spec_from_file_location(
-        "fault_standard_webhooks", ROOT / "lib" / "standard_webhooks.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-sw = _standard_webhooks()
 
 
 class Sender:

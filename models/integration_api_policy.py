@@ -6,11 +6,11 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from ..lib import api_policy, api_reach, networks, ratelimit
+from ..lib.defaults import DEFAULT_POLICY_PARAM
 from .constraints import check_parsed
 
 _logger = logging.getLogger(__name__)
 
-DEFAULT_POLICY_PARAM = "integration_gateway.default_policy_id"
 # (database, value) of the unreadable default policy settings already
 # logged: the setting is read on every call, the error is logged once.
 _unreadable_defaults_logged = set()

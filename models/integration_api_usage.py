@@ -1,20 +1,10 @@
 import logging
-import re
 
 from odoo import api, fields, models
 
+from ..lib.api_usage import USAGE_TALLY_PREFIX, parse_usage_tally
+
 _logger = logging.getLogger(__name__)
-
-# Usage is counted by the rate limiter's storage (one increment in the step
-# that decides on the call) under tallies named "usage:<key id>:<UTC day>",
-# and collected into daily rows here, so that a call never costs an ORM write.
-USAGE_TALLY_PREFIX = "usage:"
-_USAGE_TALLY = re.compile(r"^usage:(?P<key_id>\d+):(?P<day>\d{4}-\d{2}-\d{2})$")
-
-
-def usage_tally(key_id, day):
-    """The tally counting the calls of key ``key_id`` on ``day`` (a date)."""
-    return f"{USAGE_TALLY_PREFIX}{key_id}:{day.isoformat()}"
 
 
 class IntegrationApiUsage(models.Model):
@@ -88,11 +78,8 @@ class IntegrationApiUsage(models.Model):
         keys that no longer exist are dropped."""
         by_key_day = {}
         for name, counts in tallies.items():
-            match = _USAGE_TALLY.match(name)
-            if not match:
-                continue
-            key_day = (int(match["key_id"]), fields.Date.to_date(match["day"]))
-            by_key_day[key_day] = counts
+            if key_day := parse_usage_tally(name):
+                by_key_day[key_day] = counts
         keys = (
             self.env["res.users.apikeys"]
             .sudo()

@@ -1,17 +1,14 @@
 import logging
-import os
 import threading
 import time
-from contextlib import contextmanager
 
-import psycopg2
-import psycopg2.extensions
-from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
+from werkzeug.exceptions import TooManyRequests
 
-from odoo import api, models, sql_db
-from odoo.exceptions import UserError
+from odoo import api, models
 
+from ..exceptions import RateLimiterUnavailable
 from ..lib import ratelimit
+from ..plumbing import Connections, own_cursor
 
 _logger = logging.getLogger(__name__)
 
@@ -24,28 +21,7 @@ REDIS_TIMEOUT = 0.5  # seconds
 # While Redis stays unreachable, one warning per process this often, not one
 # per call.
 UNREACHABLE_LOG_INTERVAL = 60  # seconds
-# What a refused caller is told to wait while the limiter is unreachable.
-UNAVAILABLE_RETRY_AFTER = 5  # seconds
 PURGE_BATCH = 10000  # expired windows removed per statement
-# Idle connections the limiter keeps per database and process; more are
-# opened while more threads decide at once, and closed when given back.
-IDLE_CONNECTIONS = 8
-
-
-class RateLimiterUnavailable(ServiceUnavailable):
-    """The counters cannot be reached and the failure mode is ``closed``:
-    the call is refused with 503 and ``Retry-After``."""
-
-    def __init__(self):
-        super().__init__(
-            "The rate limiter is unavailable; retry later.",
-            retry_after=UNAVAILABLE_RETRY_AFTER,
-        )
-
-
-class RateLimitExceeded(UserError):
-    """A call over its rate limit, where errors are answered without an
-    HTTP status (legacy XML-RPC and JSON-RPC)."""
 
 
 class _Backend:
@@ -62,78 +38,6 @@ class _Backend:
 # their connection pool, PostgreSQL uses Odoo's. No counter is kept here.
 _backends = {}
 _backends_lock = threading.Lock()
-
-
-class _Connections:
-    """The limiter's own connections to one database, in autocommit.
-
-    A decision is one statement, hence its own transaction, and one round
-    trip. Odoo's pooled cursors would cost three more (the reset at every
-    borrow, BEGIN, COMMIT), and the reset drops the plans PostgreSQL cached
-    for the decision function, so they are not used on this path.
-    """
-
-    def __init__(self, dbname):
-        self.dbname = dbname
-        self._pid = os.getpid()
-        self._idle = []
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def cursor(self):
-        cnx = self._borrow()
-        try:
-            with cnx.cursor() as cr:
-                yield cr
-        except (psycopg2.OperationalError, psycopg2.InterfaceError):
-            cnx.close()  # broken (server restarted, ...): the next call reconnects
-            raise
-        finally:
-            self._give_back(cnx)
-
-    def _borrow(self):
-        with self._lock:
-            if self._pid != os.getpid():
-                # A forked worker must not use, nor close (that would end
-                # the parent's sessions), the connections of its parent.
-                _inherited.append(self._idle)
-                self._idle, self._pid = [], os.getpid()
-            if self._idle:
-                return self._idle.pop()
-        _db, info = sql_db.connection_info_for(self.dbname)
-        cnx = psycopg2.connect(**info)
-        cnx.set_session(
-            isolation_level=psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED,
-            autocommit=True,
-        )
-        return cnx
-
-    def _give_back(self, cnx):
-        if cnx.closed:
-            return
-        with self._lock:
-            if self._pid == os.getpid() and len(self._idle) < IDLE_CONNECTIONS:
-                self._idle.append(cnx)
-                return
-        cnx.close()
-
-
-_inherited = []  # connections of a parent process, kept open for it
-
-
-@contextmanager
-def own_cursor(dbname):
-    """A cursor on a connection of its own, at READ COMMITTED, committed
-    when the block ends without error and closed in any case.
-
-    Rate-limit counters must be written whatever becomes of the request's
-    transaction: a read-only cursor cannot write them, a failing request
-    rolls back, and a serialization failure runs the request again."""
-    with sql_db.db_connect(dbname).cursor() as cr:
-        cr.connection.set_isolation_level(
-            psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED
-        )
-        yield cr
 
 
 class IntegrationRateLimiter(models.AbstractModel):
@@ -341,7 +245,7 @@ class IntegrationRateLimiter(models.AbstractModel):
 
 def _make_backend(dbname, url, namespace):
     if not url:
-        storage = ratelimit.PostgresStorage(_Connections(dbname).cursor)
+        storage = ratelimit.PostgresStorage(Connections(dbname).cursor)
         return _Backend(storage, "PostgreSQL")
     import redis
 

@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from ..lib.outbox import retry
+
 
 class IntegrationWebhookAttempt(models.Model):
     """One HTTP try of a delivery, as it happened: kept so that a failing
@@ -33,4 +35,4 @@ class IntegrationWebhookAttempt(models.Model):
     @api.depends("status_code")
     def _compute_succeeded(self):
         for attempt in self:
-            attempt.succeeded = 200 <= (attempt.status_code or 0) < 300
+            attempt.succeeded = retry.succeeded(attempt.status_code or None)

@@ -1,24 +1,16 @@
 import uuid
-from datetime import UTC, datetime, timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from ..lib import event_schema, retry
-from .integration_webhook_dispatcher import error_text
+from ..lib import defaults, event_schema
+from ..lib.outbox import delivery as outbox_delivery
 
 GC_BATCH = 5000  # rows removed at once by the retention clean-up
 
-STATES = [
-    ("pending", "Pending"),
-    ("sending", "Sending"),
-    ("retrying", "Retrying"),
-    ("delivered", "Delivered"),
-    ("dead", "Dead"),
-    ("cancelled", "Cancelled"),
-]
-WAITING_STATES = ("pending", "retrying")
+STATES = outbox_delivery.STATES
+WAITING_STATES = outbox_delivery.WAITING_STATES
 
 
 class IntegrationWebhookDelivery(models.Model):
@@ -224,30 +216,31 @@ class IntegrationWebhookDelivery(models.Model):
 
     def _record_test_result(self, result):
         """Stores the single attempt of a test event; test events are not
-        retried and leave the endpoint's health alone."""
+        retried and leave the endpoint's health alone. Returns the
+        :class:`lib.outbox.delivery.Step` it came to."""
         self.ensure_one()
-        started = datetime.fromtimestamp(result.started_at, UTC).replace(tzinfo=None)
+        step = outbox_delivery.test_event(result)
         self.env["integration.webhook.attempt"].sudo().create(
             {
                 "delivery_id": self.id,
-                "started_at": started,
+                "started_at": outbox_delivery.started_at(result),
                 "duration_ms": result.duration_ms,
                 "status_code": result.status_code or False,
                 "response_excerpt": result.response_excerpt or False,
                 "error": result.error or False,
             }
         )
-        delivered = retry.classify(result.status_code) is retry.Outcome.DELIVERED
         self.sudo().write(
             {
-                "state": "delivered" if delivered else "dead",
-                "attempt_count": 1,
-                "next_attempt_at": False,
-                "last_status_code": result.status_code or False,
-                "last_error": False if delivered else error_text(result),
-                "delivered_at": started if delivered else False,
+                "state": step.state,
+                "attempt_count": step.attempts,
+                "next_attempt_at": step.due or False,
+                "last_status_code": step.status or False,
+                "last_error": step.error or False,
+                "delivered_at": step.delivered_at or False,
             }
         )
+        return step
 
     # -- retention ------------------------------------------------------------
 
@@ -255,15 +248,11 @@ class IntegrationWebhookDelivery(models.Model):
     def _gc_delivered(self):
         """Removes delivered webhooks and attempts older than the retention
         setting, a batch at a time (the autovacuum calls again while some
-        remain)."""
-        days = int(
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("integration_gateway.retention_days", 30)
-        )
-        if days <= 0:
+        remain); 0 keeps them."""
+        params = self.env["ir.config_parameter"].sudo()
+        cutoff = defaults.retention_cutoff(params.get_param, fields.Datetime.now())
+        if cutoff is None:
             return 0, 0
-        cutoff = fields.Datetime.now() - timedelta(days=days)
         cr = self.env.cr
         cr.execute(
             SQL(

@@ -9,12 +9,11 @@ from odoo.exceptions import AccessError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
-from ..lib import retry, standard_webhooks, webhook_http
+from ..lib import outbox, standard_webhooks
 from .constraints import check_parsed
 from .internal_context import SYNCING_URL, syncing_url
 
 MAX_TIMEOUT = 60  # seconds; a request must fit well inside a dispatcher's lease
-DISABLE_AFTER = timedelta(days=5)  # without a 2xx, an endpoint is disabled
 HEALTH_WINDOW = timedelta(hours=24)  # the attempts the overview's figures cover
 # Kanban highlight colours (Odoo's colour indexes) of each health state.
 HEALTH_COLORS = {"healthy": 10, "failing": 2, "disabled": 1, "archived": 0}
@@ -69,7 +68,7 @@ class IntegrationWebhookEndpoint(models.Model):
         "counts as failed.",
     )
     retry_schedule = fields.Char(
-        default=retry.DEFAULT_SCHEDULE,
+        default=outbox.retry.DEFAULT_SCHEDULE,
         required=True,
         help="Delays before each retry, comma-separated, in s, m, h or d. Each "
         "varies by up to 10% at random. After the last one fails the delivery is "
@@ -182,7 +181,7 @@ class IntegrationWebhookEndpoint(models.Model):
                     """
                     SELECT a.endpoint_id,
                            count(*),
-                           count(*) FILTER (WHERE a.status_code BETWEEN 200 AND 299),
+                           count(*) FILTER (WHERE a.status_code BETWEEN %s AND %s),
                            percentile_disc(0.95) WITHIN GROUP (ORDER BY a.duration_ms)
                       FROM integration_webhook_attempt a
                       JOIN integration_webhook_delivery d ON d.id = a.delivery_id
@@ -191,6 +190,8 @@ class IntegrationWebhookEndpoint(models.Model):
                        AND d.is_test IS NOT TRUE
                   GROUP BY a.endpoint_id
                     """,
+                    outbox.retry.SUCCESS_MIN,
+                    outbox.retry.SUCCESS_MAX,
                     ids,
                     fields.Datetime.now() - HEALTH_WINDOW,
                 )
@@ -221,7 +222,7 @@ class IntegrationWebhookEndpoint(models.Model):
         check_parsed(
             self,
             "url",
-            webhook_http.check_url,
+            outbox.sender.check_url,
             self.env._("The URL of endpoint %(name)s is not valid: %(error)s"),
         )
 
@@ -230,7 +231,7 @@ class IntegrationWebhookEndpoint(models.Model):
         check_parsed(
             self.sudo(),
             "headers",
-            webhook_http.parse_headers,
+            outbox.sender.parse_headers,
             self.env._(
                 "The extra headers of endpoint %(name)s are not valid: %(error)s"
             ),
@@ -241,7 +242,7 @@ class IntegrationWebhookEndpoint(models.Model):
         check_parsed(
             self,
             "retry_schedule",
-            retry.parse_schedule,
+            outbox.retry.parse_schedule,
             self.env._(
                 "The retry schedule of endpoint %(name)s is not valid: %(error)s"
             ),
@@ -371,8 +372,8 @@ class IntegrationWebhookEndpoint(models.Model):
         )
         sender = self.env["integration.webhook.dispatcher"]._sender()
         result = sender.send(self.sudo()._message_maker()(delivery.uuid, payload))
-        delivery._record_test_result(result)
-        if result.status_code and 200 <= result.status_code < 300:
+        step = delivery._record_test_result(result)
+        if step.succeeded:
             kind = "success"
             message = self.env._(
                 "Test event delivered: HTTP %(status)s in %(ms)s ms.",
@@ -469,25 +470,25 @@ class IntegrationWebhookEndpoint(models.Model):
             secrets.append(self.previous_secret)
         return secrets
 
+    def _outbox_settings(self):
+        """This endpoint's settings as the dispatcher uses them for a batch
+        (:class:`lib.outbox.endpoint.EndpointSettings`), read once."""
+        self.ensure_one()
+        return outbox.endpoint.EndpointSettings.compile(
+            url=self.url,
+            headers=self.headers,
+            timeout=self.timeout,
+            schedule=self.retry_schedule,
+            allow_private=self.allow_private_network,
+            secrets=self._signing_secrets(),
+            rate=self.max_per_second,
+        )
+
     def _message_maker(self):
         """Returns ``make(msg_id, payload, not_before=0.0)``, building the HTTP
         request of a delivery to this endpoint (signed when sent); the
         endpoint's settings are read once."""
-        self.ensure_one()
-        settings = {
-            "url": self.url,
-            "headers": webhook_http.parse_headers(self.headers),
-            "timeout": self.timeout,
-            "allow_private": self.allow_private_network,
-            "secrets": tuple(self._signing_secrets()),
-        }
-
-        def make(msg_id, payload, not_before=0.0):
-            return webhook_http.Message(
-                body=payload.encode(), msg_id=msg_id, not_before=not_before, **settings
-            )
-
-        return make
+        return self._outbox_settings().message
 
     def _resume_deliveries(self):
         """Makes the deliveries waiting on these endpoints due now."""

@@ -1,19 +1,17 @@
 import json
 import logging
-from datetime import timedelta
 
 import psycopg2
 
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..lib import webhook_input
-from .integration_rate_limiter import own_cursor
+from ..lib import defaults, webhook_input
+from ..plumbing import own_cursor
 
 _logger = logging.getLogger(__name__)
 
 GC_BATCH = 5000  # rows removed per autovacuum step
-DEFAULT_RETENTION_DAYS = 30
 
 
 class IntegrationWebhookRejection(models.Model):
@@ -208,14 +206,12 @@ class IntegrationWebhookRejection(models.Model):
 
     @api.autovacuum
     def _gc_old_rejections(self):
-        """Removes rejections older than the retention set in Settings."""
-        days = int(
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("integration_gateway.retention_days", DEFAULT_RETENTION_DAYS)
-            or DEFAULT_RETENTION_DAYS
-        )
-        cutoff = fields.Datetime.now() - timedelta(days=days)
+        """Removes rejections older than the retention set in Settings (0
+        keeps them)."""
+        params = self.env["ir.config_parameter"].sudo()
+        cutoff = defaults.retention_cutoff(params.get_param, fields.Datetime.now())
+        if cutoff is None:
+            return 0, 0
         self.env.cr.execute(
             SQL(
                 "DELETE FROM %(table)s WHERE id IN ("

@@ -4,7 +4,8 @@ import logging
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..lib import event_schema, webhook_http
+from ..lib import event_schema
+from ..lib.outbox import sender
 from .internal_context import SYNCING_URL, syncing_url
 
 _logger = logging.getLogger(__name__)
@@ -302,7 +303,7 @@ class IrActionsServer(models.Model):
         for endpoint in actions.webhook_endpoint_id:
             if endpoint.allow_private_network:
                 continue
-            reason = webhook_http.private_destination(endpoint.url)
+            reason = sender.private_destination(endpoint.url)
             if reason:
                 endpoint.allow_private_network = True
                 _logger.info(

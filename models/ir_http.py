@@ -12,7 +12,7 @@ from odoo.service.model import get_public_method
 from odoo.tools import SQL, config
 
 from ..lib import api_policy, networks, ratelimit
-from .integration_api_usage import usage_tally
+from ..lib.api_usage import usage_tally
 
 _logger = logging.getLogger(__name__)
 

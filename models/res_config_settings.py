@@ -1,8 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..lib import api_policy, ratelimit
-from .integration_api_policy import DEFAULT_POLICY_PARAM
+from ..lib import api_policy, defaults, ratelimit
+from ..lib.defaults import DEFAULT_POLICY_PARAM
 
 REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -12,18 +12,18 @@ class ResConfigSettings(models.TransientModel):
 
     integration_dispatcher_count = fields.Integer(
         string="Webhook Dispatchers",
-        config_parameter="integration_gateway.dispatcher_count",
-        default=2,
+        config_parameter=defaults.DISPATCHER_COUNT_PARAM,
+        default=defaults.DISPATCHER_COUNT,
         help="How many dispatcher jobs may send queued webhooks at the same time. "
         "Each runs in one cron thread at a time; more cron threads or servers add "
         "capacity up to this number.",
     )
     integration_retention_days = fields.Integer(
         string="Keep Delivered Webhooks (days)",
-        config_parameter="integration_gateway.retention_days",
-        default=30,
+        config_parameter=defaults.RETENTION_DAYS_PARAM,
+        default=defaults.RETENTION_DAYS,
         help="Delivered webhooks, their attempts and recorded rejections older than "
-        "this are removed by the daily clean-up.",
+        "this are removed by the daily clean-up; 0 keeps them all.",
     )
     # Not a config_parameter field: the setting is read by the policies' own
     # parser, so that Settings shows the default the key checks apply.

@@ -17,9 +17,10 @@ from odoo.addons.base.models.res_users import (
     KEY_CRYPT_CONTEXT,
 )
 
+from ..exceptions import RateLimitExceeded
 from ..lib import api_policy
-from .integration_api_usage import usage_tally
-from .integration_rate_limiter import RateLimitExceeded, own_cursor
+from ..lib.api_usage import usage_tally
+from ..plumbing import own_cursor
 
 _logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import TransactionCase
 
-from odoo.addons.integration_gateway.models.integration_rate_limiter import own_cursor
+from odoo.addons.integration_gateway.plumbing import own_cursor
 
 from .webhook_receiver import WebhookReceiver
 

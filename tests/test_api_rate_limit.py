@@ -20,7 +20,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.integration_gateway.models import res_users_apikeys
-from odoo.addons.integration_gateway.models.integration_rate_limiter import own_cursor
+from odoo.addons.integration_gateway.plumbing import own_cursor
 
 from .common import ApiKeyMixin
 

@@ -9,7 +9,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import config, mute_logger
 
 from odoo.addons.integration_gateway.lib import ratelimit
-from odoo.addons.integration_gateway.models.integration_rate_limiter import own_cursor
+from odoo.addons.integration_gateway.plumbing import own_cursor
 
 GUARD_LOGGER = "odoo.addons.integration_gateway.models.ir_http"
 _addresses = (f"198.51.100.{n}" for n in itertools.count(10))

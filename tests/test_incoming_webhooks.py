@@ -22,9 +22,7 @@ from odoo.tools import config
 
 from odoo.addons.integration_gateway.lib import standard_webhooks as sw
 from odoo.addons.integration_gateway.lib import webhook_signatures as ws
-from odoo.addons.integration_gateway.models.integration_rate_limiter import (
-    own_cursor,
-)
+from odoo.addons.integration_gateway.plumbing import own_cursor
 
 BASE_AUTOMATION_LOGGER = "odoo.addons.base_automation.models.base_automation"
 SECRET = "a-shared-secret-of-the-sender"
@@ -606,6 +604,25 @@ class TestIncomingWebhookChecks(WebhookCase):
         self.assertEqual(rejections._gc_old_rejections(), (1, 0))
         self.assertFalse(old.exists())
         self.assertTrue(recent.exists())
+
+    def test_a_retention_of_zero_keeps_rejections_as_it_keeps_deliveries(self):
+        self.env["ir.config_parameter"].set_param(
+            "integration_gateway.retention_days", 0
+        )
+        rejections = self.env["integration.webhook.rejection"]
+        old = rejections.create(
+            {
+                "received_at": "2000-01-01 00:00:00",
+                "reason": "signature",
+                "webhook_uuid": "gc",
+                "validator_ref": self.validator.id,
+            }
+        )
+        self.assertEqual(rejections._gc_old_rejections(), (0, 0))
+        self.assertTrue(old.exists())
+        self.assertEqual(
+            self.env["integration.webhook.delivery"]._gc_delivered(), (0, 0)
+        )
 
 
 @tagged("post_install", "-at_install")

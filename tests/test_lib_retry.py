@@ -1,4 +1,4 @@
-"""lib.retry: the retry schedule, jitter, Retry-After and outcomes."""
+"""lib.outbox.retry: the retry schedule, jitter, Retry-After and outcomes."""
 
 import random
 from datetime import UTC, datetime, timedelta
@@ -6,7 +6,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from odoo.addons.integration_gateway.lib import retry
+from odoo.addons.integration_gateway.lib.outbox import retry
 
 
 class _FixedRng:

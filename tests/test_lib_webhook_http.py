@@ -1,4 +1,4 @@
-"""lib.webhook_http against a real receiver on 127.0.0.1: status codes,
+"""lib.outbox.sender against a real receiver on 127.0.0.1: status codes,
 timeouts, redirects, pooling, concurrency and the SSRF guard."""
 
 import socket
@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from odoo.addons.integration_gateway.lib import webhook_http as wh
+from odoo.addons.integration_gateway.lib.outbox import sender as wh
 from odoo.addons.integration_gateway.tests.webhook_receiver import WebhookReceiver
 
 BODY = b'{"_model": "res.partner", "_id": 7}'

@@ -6,11 +6,9 @@ from werkzeug.exceptions import ServiceUnavailable
 from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, tagged
 
+from odoo.addons.integration_gateway.exceptions import RateLimiterUnavailable
 from odoo.addons.integration_gateway.lib import ratelimit
-from odoo.addons.integration_gateway.models.integration_rate_limiter import (
-    RateLimiterUnavailable,
-    own_cursor,
-)
+from odoo.addons.integration_gateway.plumbing import own_cursor
 
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 # Nothing listens there: a Redis that is down.

@@ -1,26 +1,14 @@
 """The README's screenshots exist and were taken by the current tours
 (tools/screenshots.py), and that check fails when they were not."""
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+import screenshots as tool  # tools/, on the path of tools/test.sh
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location(
-        "screenshots_tool", ROOT / "tools" / "screenshots.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _tool()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import RecordCapturer, new_test_user, tagged
 
-from odoo.addons.integration_gateway.lib import webhook_http
+from odoo.addons.integration_gateway.lib.outbox import sender
 from odoo.addons.integration_gateway.models import integration_webhook_dispatcher
 
 from .common import WebhookCase
@@ -317,7 +317,9 @@ class TestWebhookDispatch(WebhookCase):
         # A dispatcher claims the delivery, commits, then dies before sending.
         with self.enter_registry_test_mode(), self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            crashed, _messages = env["integration.webhook.dispatcher"]._claim(10)
+            crashed, _messages, _settings = env[
+                "integration.webhook.dispatcher"
+            ]._claim(10)
         self.assertEqual(delivery.state, "sending")
         lease = (delivery.lease_expires_at - fields.Datetime.now()).total_seconds()
         self.assertAlmostEqual(lease, 120, delta=2)
@@ -335,7 +337,7 @@ class TestWebhookDispatch(WebhookCase):
         # delivery's new outcome stands.
         with self.enter_registry_test_mode(), self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            failed = webhook_http.Result(started_at=time.time(), error="late")
+            failed = sender.Result(started_at=time.time(), error="late")
             env["integration.webhook.dispatcher"]._record(crashed, [failed])
         self.assertEqual(delivery.state, "delivered")
         self.assertEqual(delivery.attempt_count, 1)

@@ -9,7 +9,6 @@ pictures and the manifest are written instead (``make screenshots``).
 """
 
 import base64
-import importlib.util
 import inspect
 import io
 import json
@@ -17,6 +16,7 @@ import os
 from pathlib import Path
 from unittest.mock import patch
 
+import screenshots as screenshots_tool  # tools/, on the path of tools/test.sh
 from PIL import Image
 
 from odoo.tests import HttpCase
@@ -27,18 +27,6 @@ BINDING = "integrationGatewayScreenshot"
 DONE = "integrationGatewayScreenshotTaken"
 # The documentation's pictures: wide enough for a form and its chatter.
 BROWSER_SIZE = "1366x768"
-
-
-def _screenshots_tool():
-    spec = importlib.util.spec_from_file_location(
-        "screenshots_tool", ROOT / "tools" / "screenshots.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-screenshots_tool = _screenshots_tool()
 
 
 def _compact_png(png):

@@ -25,6 +25,7 @@ SECTIONS = [
     ("BENCHMARKS.rst", "Benchmarks"),
     ("FAULTS.rst", "Fault injection"),
     ("MAINTENANCE.rst", "Translations and screenshots"),
+    ("DEVELOP.rst", "Code map"),
     ("ROADMAP.rst", "Known issues / Roadmap"),
     ("HISTORY.rst", "Changelog"),
     ("CONTRIBUTORS.rst", "Contributors"),

@@ -62,7 +62,8 @@ export IG_TEST_DB="$DB" IG_FAULT_SCALE=short IG_FAULT_TEMPLATE="$FAULT_TEMPLATE"
 step "fault-test template $FAULT_TEMPLATE copied"
 
 export IG_INSTALL_LOG="$INSTALL_LOG" IG_FORBID_SKIPS=1
-export PYTHONPATH="$REPO_ROOT/tools${PYTHONPATH:+:$PYTHONPATH}"
+# The project's tools and the examples are imported as modules by the tests.
+export PYTHONPATH="$REPO_ROOT/tools:$REPO_ROOT/examples${PYTHONPATH:+:$PYTHONPATH}"
 # From the addons folder, so that pytest sees the addon under its technical
 # name (it would otherwise resolve the link to the checkout's folder name).
 cd "$ADDONS_LINK_DIR"

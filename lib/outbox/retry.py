@@ -17,6 +17,10 @@ DEFAULT_SCHEDULE = "5s,5m,30m,2h,5h,10h,10h,14h,20h,24h"
 JITTER = 0.10  # fraction of a delay added or removed at random
 RETRY_AFTER_CAP = 24 * 3600  # seconds; a receiver may not park a delivery longer
 RETRY_AFTER_STATUSES = frozenset({429, 503})
+# The one rule of success, for deliveries, test events, attempts and the
+# endpoints' figures: any 2xx answer.
+SUCCESS_MIN, SUCCESS_MAX = 200, 299
+GONE = 410  # the receiver asks never to be called again
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _STEP = re.compile(r"^(\d+)\s*([smhd])$")
@@ -31,9 +35,16 @@ class Outcome(enum.Enum):
 
 
 def parse_schedule(text):
-    """Parses ``"5s,5m,2h"`` into delays in seconds, ``(5, 300, 7200)``.
+    """Parses ``"5s,5m,2h"`` into delays in seconds.
 
     Units are s, m, h and d; raises ValueError naming the first bad step.
+
+    >>> parse_schedule("5s, 5m,2h,1d")
+    (5, 300, 7200, 86400)
+    >>> parse_schedule("5s,5x")
+    Traceback (most recent call last):
+    ...
+    ValueError: '5x' is not a delay such as 30s, 5m, 2h or 1d
     """
     steps = [step.strip() for step in (text or "").split(",")]
     if steps == [""]:
@@ -77,12 +88,26 @@ def parse_retry_after(value, now=None):
     return min(max(seconds, 0), RETRY_AFTER_CAP)
 
 
+def succeeded(status_code):
+    """Whether an answer with ``status_code`` delivered the webhook (any 2xx;
+    None, no answer, never does).
+
+    >>> [succeeded(code) for code in (200, 204, 299, 300, 410, None)]
+    [True, True, True, False, False, False]
+    """
+    return status_code is not None and SUCCESS_MIN <= status_code <= SUCCESS_MAX
+
+
 def classify(status_code):
     """The outcome of an answer with ``status_code``; None (no answer: timeout,
-    connection error, refused destination) is retried."""
-    if status_code is not None and 200 <= status_code < 300:
+    connection error, refused destination) is retried.
+
+    >>> [classify(code).name for code in (201, 410, 503, None)]
+    ['DELIVERED', 'GONE', 'RETRY', 'RETRY']
+    """
+    if succeeded(status_code):
         return Outcome.DELIVERED
-    if status_code == 410:
+    if status_code == GONE:
         return Outcome.GONE
     return Outcome.RETRY
 

@@ -29,7 +29,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from . import networks, standard_webhooks
+from .. import networks, standard_webhooks
 
 try:
     import certifi

@@ -1,0 +1,19 @@
+"""The outbox: the life of an outgoing webhook, without a database.
+
+* :mod:`.delivery` — a delivery's states and what one HTTP try does to it;
+* :mod:`.endpoint` — an endpoint's settings, compiled once per batch, and
+  the health rules that disable it;
+* :mod:`.pacing` — throttle slots, and how long a dispatcher cron waits;
+* :mod:`.retry` — the retry schedule, ``Retry-After`` and the one rule of
+  success;
+* :mod:`.sender` — the HTTP sender: pooled connections, the SSRF guard at
+  the socket.
+
+The dispatcher model (``models/integration_webhook_dispatcher*.py``: the
+cron loop, the claim, the store) claims rows, calls these and stores their
+answers.
+"""
+
+from . import delivery, endpoint, pacing, retry, sender
+
+__all__ = ["delivery", "endpoint", "pacing", "retry", "sender"]

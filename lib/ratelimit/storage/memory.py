@@ -1,0 +1,56 @@
+"""Counters in one process's memory, for tests and tools."""
+
+import threading
+import time
+
+from ..window import BUCKETS, current_bucket
+from .base import Storage
+
+
+class MemoryStorage(Storage):
+    """Counters in this process's memory: for tests and one-process tools.
+    Odoo runs several processes and servers, which this cannot share."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._windows = {}
+        self._tallies = {}
+
+    def _decide(self, key, limits, cost, consume, tally, now):
+        now = time.time() if now is None else now
+        with self._lock:
+            windows = []
+            allowed = True
+            for limit in limits:
+                current = current_bucket(limit, now)
+                counts = self._windows.get((key, limit.seconds), {})
+                counts = {b: c for b, c in counts.items() if b >= current - BUCKETS}
+                if sum(counts.values()) + cost > limit.quantity:
+                    allowed = False
+                windows.append((current, counts))
+            if consume and allowed:
+                for limit, (current, counts) in zip(limits, windows, strict=True):
+                    stored = dict(counts)
+                    stored[current] = stored.get(current, 0) + cost
+                    self._windows[(key, limit.seconds)] = stored
+            if tally:
+                self._count(tally, "allowed" if allowed else "refused", 1)
+        return allowed, now, windows
+
+    def _count(self, tally, field, amount):
+        fields = self._tallies.setdefault(tally, {})
+        fields[field] = fields.get(field, 0) + amount
+
+    def count(self, tally, field, amount=1):
+        with self._lock:
+            self._count(tally, field, amount)
+
+    def drain(self, prefix=""):
+        with self._lock:
+            names = [name for name in self._tallies if name.startswith(prefix)]
+            return {name: self._tallies.pop(name) for name in names}
+
+    def clear(self, key, limits):
+        with self._lock:
+            for limit in limits:
+                self._windows.pop((key, limit.seconds), None)

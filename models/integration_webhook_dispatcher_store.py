@@ -1,0 +1,225 @@
+import logging
+from collections import defaultdict
+from datetime import timedelta
+
+from odoo import api, models
+from odoo.tools import SQL
+
+from ..lib.outbox import delivery, endpoint
+
+_logger = logging.getLogger(__name__)
+
+SUCCESS_PRECISION = timedelta(seconds=10)  # of an endpoint's last_success_at
+
+# The outcome of a batch, on the rows still leased to this dispatcher only:
+# one whose lease ran out may have been claimed again, and its new owner
+# records it.
+# A row released unsent carries neither a status nor an error, and keeps
+# those of its last attempt; one sent without an answer (a timeout) has an
+# error and no status.
+_STORE_OUTCOMES = """
+    UPDATE integration_webhook_delivery d
+       SET state = v.state,
+           attempt_count = v.attempts,
+           next_attempt_at = v.due,
+           last_status_code = CASE WHEN v.status IS NULL AND v.error IS NULL
+                                   THEN d.last_status_code ELSE v.status END,
+           last_error = CASE WHEN v.state = 'delivered' THEN NULL
+                        ELSE COALESCE(v.error, d.last_error) END,
+           delivered_at = v.delivered_at,
+           lease_expires_at = NULL,
+           lease_token = NULL,
+           write_date = %(now)s
+      FROM (VALUES %(values)s)
+        AS v(id, state, attempts, due, status, error, delivered_at, token)
+     WHERE d.id = v.id AND d.lease_token = v.token
+"""
+
+
+class IntegrationWebhookDispatcher(models.AbstractModel):
+    """The dispatcher's records: what a batch of sends came to, stored on
+    the rows still leased to the dispatcher, and the endpoints' health."""
+
+    _inherit = "integration.webhook.dispatcher"
+
+    @api.model
+    def _record(self, claimed, results, settings=None):
+        """Stores the attempts, the new state of each claimed delivery and
+        the endpoints' health, in one transaction (left for the caller to
+        commit) tried again when it collides with another dispatcher.
+        ``settings`` are the endpoints' settings of the claim; those missing
+        are read."""
+        now, settings = delivery.utcnow(), dict(settings or {})
+        endpoints = self.env["integration.webhook.endpoint"].sudo()
+        updates, attempts, health = [], [], defaultdict(endpoint.Health)
+        for row, result in zip(claimed, results, strict=True):
+            endpoint_id = row["endpoint_id"]
+            if endpoint_id not in settings:
+                settings[endpoint_id] = endpoints.browse(endpoint_id)._outbox_settings()
+            step = delivery.transition(
+                row["attempt_count"] or 0,
+                result,
+                settings[endpoint_id].schedule,
+                now,
+            )
+            updates.append(_update(row, step))
+            if step.attempted:
+                started = delivery.started_at(result)
+                attempts.append(_attempt(row, result, step, started))
+                health[endpoint_id].add(step, started)
+
+        def store():
+            self._store_outcomes(now, updates, attempts)
+            return self._update_health(health, now)
+
+        disabled = self._transact(store)
+        if disabled is not None:
+            if disabled:
+                endpoints.browse(disabled)._notify_disabled()
+            return
+        _logger.warning(
+            "Could not record the outcome of %d webhook deliveries; they will be "
+            "sent again when their lease expires.",
+            len(claimed),
+        )
+
+    def _store_outcomes(self, now, updates, attempts):
+        cr = self.env.cr
+        if attempts:
+            cr.execute(
+                SQL(
+                    """
+                    INSERT INTO integration_webhook_attempt
+                        (delivery_id, endpoint_id, started_at, duration_ms,
+                         status_code, response_excerpt, error, succeeded,
+                         create_uid, create_date, write_uid, write_date)
+                    VALUES %s
+                    """,
+                    SQL(", ").join(
+                        SQL(
+                            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                            *values,
+                            self.env.uid,
+                            now,
+                            self.env.uid,
+                            now,
+                        )
+                        for values in attempts
+                    ),
+                ),
+            )
+        values = SQL(", ").join(
+            SQL(
+                "(%s, %s, %s, %s::timestamp, %s::int, %s::varchar, %s::timestamp, %s)",
+                *update,
+            )
+            for update in updates
+        )
+        cr.execute(SQL(_STORE_OUTCOMES, now=now, values=values), log_exceptions=False)
+        self.env["integration.webhook.delivery"].invalidate_model()
+        self.env["integration.webhook.attempt"].invalidate_model()
+
+    def _update_health(self, health, now):
+        """Moves the endpoints' health counters (``{endpoint id: Health}``),
+        disabling those :func:`lib.outbox.endpoint.disable_reason` condemns.
+        Returns the ids of the endpoints this disabled."""
+        cr = self.env.cr
+        disabled = []
+        for endpoint_id in sorted(health):
+            stats = health[endpoint_id]
+            if stats.recovered:
+                # The condition keeps a busy endpoint's row from being
+                # rewritten on every batch.
+                cr.execute(
+                    SQL(
+                        """
+                        UPDATE integration_webhook_endpoint
+                           SET consecutive_failures = 0,
+                               failing_since = NULL,
+                               last_success_at = GREATEST(last_success_at, %(at)s)
+                         WHERE id = %(id)s
+                           AND (consecutive_failures != 0 OR failing_since IS NOT NULL
+                                OR last_success_at IS NULL
+                                OR last_success_at < %(stale)s)
+                        """,
+                        at=stats.success,
+                        id=endpoint_id,
+                        stale=stats.success - SUCCESS_PRECISION,
+                    ),
+                    log_exceptions=False,
+                )
+                continue
+            cr.execute(
+                SQL(
+                    """
+                    UPDATE integration_webhook_endpoint
+                       SET consecutive_failures = consecutive_failures + %s,
+                           failing_since = COALESCE(failing_since, %s)
+                     WHERE id = %s
+                 RETURNING failing_since
+                    """,
+                    stats.failures,
+                    stats.first_failure,
+                    endpoint_id,
+                ),
+                log_exceptions=False,
+            )
+            row = cr.fetchone()
+            if not row:
+                continue  # deleted meanwhile
+            since = row[0]
+            why = endpoint.disable_reason(stats.gone, since, now)
+            if why is None:
+                continue
+            if why == endpoint.GONE:
+                reason = self.env._("the receiver answered 410 Gone")
+            else:
+                reason = self.env._(
+                    "no successful delivery since %(since)s",
+                    since=since.replace(microsecond=0),
+                )
+            cr.execute(
+                SQL(
+                    """
+                    UPDATE integration_webhook_endpoint
+                       SET disabled_at = %s, disabled_reason = %s
+                     WHERE id = %s AND disabled_at IS NULL
+                 RETURNING id
+                    """,
+                    now,
+                    reason,
+                    endpoint_id,
+                ),
+                log_exceptions=False,
+            )
+            disabled.extend(row[0] for row in cr.fetchall())
+        self.env["integration.webhook.endpoint"].invalidate_model()
+        return disabled
+
+
+def _update(row, step):
+    """A claimed row's new values, in the order of ``_STORE_OUTCOMES``."""
+    return (
+        row["id"],
+        step.state,
+        step.attempts,
+        step.due,
+        step.status,
+        step.error,
+        step.delivered_at,
+        row["lease_token"],
+    )
+
+
+def _attempt(row, result, step, started):
+    """An attempt row, in the order of the dispatcher's INSERT."""
+    return (
+        row["id"],
+        row["endpoint_id"],
+        started,
+        result.duration_ms,
+        result.status_code,
+        result.response_excerpt or None,
+        result.error,
+        step.succeeded,
+    )
