@@ -12,7 +12,7 @@ from odoo.modules.registry import Registry
 from odoo.addons.rpc.controllers import RPC, _check_request
 from odoo.addons.rpc.controllers.xmlrpc import dumps
 
-from ..models.integration_rate_limiter import RateLimitExceeded
+from ..exceptions import RateLimitExceeded
 from ..models.ir_http import IrHttp
 from ..models.res_users_apikeys import LEGACY_RPC_CHECKED
 
