@@ -264,6 +264,35 @@ class Bench:
         self.close()
 
 
+def timed_create(bench, db, session, token, variant, vals):
+    """Seconds one JSON/2 ``res.partner/create`` of ``vals`` takes on
+    ``db``; raises naming ``variant`` when it does not answer 200."""
+    started = time.perf_counter()
+    response = bench.json2(
+        db, token, "res.partner", "create", {"vals_list": [vals]}, session
+    )
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"{variant}: {response.status_code} {response.text[:300]}")
+    return elapsed
+
+
+def interleaved(names, calls, warmup, call):
+    """Times ``call(name, n)`` for each variant ``name``, ``warmup`` rounds
+    untimed then ``calls`` rounds, the variants taking turns and each
+    round starting with the next one, so that none gains from the order.
+    Returns {name: [seconds, ...]}."""
+    names = list(names)
+    for n in range(warmup):
+        for name in names:
+            call(name, f"w{n}")
+    timings = {name: [] for name in names}
+    for n in range(calls):
+        for name in names[n % len(names) :] + names[: n % len(names)]:
+            timings[name].append(call(name, n))
+    return timings
+
+
 def machine():
     """One line saying where figures were taken."""
     cpu = platform.processor() or "unknown CPU"

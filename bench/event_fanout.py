@@ -16,10 +16,9 @@ runs it with every other benchmark on one server.
 
 import statistics
 import sys
-import time
 
 import requests
-from context import Database, Figure, Report, run_alone
+from context import Database, Figure, Report, interleaved, run_alone, timed_create
 
 FANOUT_DB = Database("ig_bench_fanout", "addon")
 DATABASES = [FANOUT_DB]
@@ -69,27 +68,18 @@ def prepare(bench, options):
 
 def _create(bench, session, token, variant, n):
     vals = {"name": f"Fan-out {variant} {n}", "ref": f"{variant}-{n}"}
-    started = time.perf_counter()
-    response = bench.json2(
-        FANOUT_DB.name, token, "res.partner", "create", {"vals_list": [vals]}, session
-    )
-    elapsed = time.perf_counter() - started
-    if response.status_code != 200:
-        raise RuntimeError(f"{variant}: {response.status_code} {response.text[:300]}")
-    return elapsed
+    return timed_create(bench, FANOUT_DB.name, session, token, variant, vals)
 
 
 def measure(bench, _state, options):
     token = bench.admin_token(FANOUT_DB.name)
-    names = list(VARIANTS)
-    timings = {name: [] for name in names}
     with requests.Session() as session:
-        for n in range(WARMUP):
-            for name in names:
-                _create(bench, session, token, name, f"w{n}")
-        for n in range(options.calls):
-            for name in names[n % len(names) :] + names[: n % len(names)]:
-                timings[name].append(_create(bench, session, token, name, n))
+        timings = interleaved(
+            VARIANTS,
+            options.calls,
+            WARMUP,
+            lambda name, n: _create(bench, session, token, name, n),
+        )
     counts = bench.run_script(
         FANOUT_DB.name,
         """

@@ -18,10 +18,17 @@ runs it with every other benchmark on one server.
 
 import statistics
 import sys
-import time
 
 import requests
-from context import WEBHOOKS_DB, Figure, Report, harness, run_alone
+from context import (
+    WEBHOOKS_DB,
+    Figure,
+    Report,
+    harness,
+    interleaved,
+    run_alone,
+    timed_create,
+)
 
 DATABASES = [WEBHOOKS_DB]
 QUICK = {"calls": 100}
@@ -78,28 +85,18 @@ def prepare(bench, options):
 
 def _create(bench, session, token, variant, n):
     vals = {"name": f"Overhead {variant} {n}", "ref": f"{variant}-{n}"}
-    started = time.perf_counter()
-    response = bench.json2(
-        WEBHOOKS_DB.name, token, "res.partner", "create", {"vals_list": [vals]}, session
-    )
-    elapsed = time.perf_counter() - started
-    if response.status_code != 200:
-        raise RuntimeError(f"{variant}: {response.status_code} {response.text[:300]}")
-    return elapsed
+    return timed_create(bench, WEBHOOKS_DB.name, session, token, variant, vals)
 
 
 def measure(bench, receiver, options):
     token = bench.admin_token(WEBHOOKS_DB.name)
-    names = list(VARIANTS)
-    timings = {name: [] for name in names}
     with receiver, requests.Session() as session:
-        for n in range(WARMUP):
-            for name in names:
-                _create(bench, session, token, name, f"w{n}")
-        for n in range(options.calls):
-            # Rotate which goes first so that none gains from the order.
-            for name in names[n % len(names) :] + names[: n % len(names)]:
-                timings[name].append(_create(bench, session, token, name, n))
+        timings = interleaved(
+            VARIANTS,
+            options.calls,
+            WARMUP,
+            lambda name, n: _create(bench, session, token, name, n),
+        )
         expected = WARMUP + options.calls
 
         def arrived():
