@@ -277,7 +277,7 @@ class TestSubscriptions(WebhookCase):
         with self.assertRaises(ValidationError), self.env.cr.savepoint():
             rolled_back = self.env["res.partner"].create({"name": "Bob"})
             self.assertEqual(len(self.deliveries_of(rolled_back)), 4)
-            raise ValidationError("the order is refused")
+            raise ValidationError(self.env._("the order is refused"))
         self.assertFalse(
             self.Delivery.search(
                 [("res_model", "=", "res.partner"), ("res_id", "=", rolled_back.id)]
@@ -380,7 +380,7 @@ class TestSubscriptions(WebhookCase):
         action = standard.action_open_test_event()
         wizard = (
             self.env["integration.webhook.test.event"]
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({})
         )
         self.assertEqual(wizard.event_type_id, self.event_type)
