@@ -13,8 +13,7 @@ from odoo.addons.rpc.controllers import RPC, _check_request
 from odoo.addons.rpc.controllers.xmlrpc import dumps
 
 from ..exceptions import RateLimitExceeded
-from ..models.ir_http import IrHttp
-from ..models.res_users_apikeys import LEGACY_RPC_CHECKED
+from ..legacy_rpc import LEGACY_RPC_CHECKED
 
 # What XML-RPC answers to a login that failed (common.login/authenticate).
 _XMLRPC_FALSE = dumps((False,))
@@ -81,7 +80,7 @@ class IntegrationRPC(RPC):
         def failed():
             if key_guess:
                 with self._integration_env(service, params) as env:
-                    IrHttp._integration_count_auth_failure(env)
+                    env["ir.http"]._integration_count_auth_failure(env)
 
         try:
             yield failed
@@ -116,7 +115,7 @@ class IntegrationRPC(RPC):
         failed ones, as the legacy protocols express errors (a Fault, a
         JSON-RPC error) rather than with an HTTP status."""
         try:
-            IrHttp._integration_check_auth_failures(env)
+            env["ir.http"]._integration_check_auth_failures(env)
         except TooManyRequests as refused:
             raise RateLimitExceeded(refused.description) from None
 
@@ -125,5 +124,5 @@ class IntegrationRPC(RPC):
         AccessError when it refuses the call. Returns the id of the key
         checked, or None."""
         return env["res.users.apikeys"]._integration_check_legacy_call(
-            service, method, params, IrHttp._integration_client_address()
+            service, method, params, env["ir.http"]._integration_client_address()
         )

@@ -17,9 +17,11 @@ Code map (capability: core here → its adapters):
   ``standard_webhooks.py`` → ``controllers/incoming_webhook.py``,
   ``models/integration_webhook_validator.py``, ``…_rejection.py``,
   ``…_message.py``;
-* API key policies: ``api_policy.py``, ``networks.py`` →
-  ``models/integration_api_policy*.py``, ``ir_http.py``,
-  ``res_users_apikeys.py``, ``controllers/rpc.py``;
+* API key policies: ``api_policy.py``, ``networks.py``, ``api_reach/``
+  (what a call's arguments reach: values, paths and specifications,
+  imports) → ``models/integration_api_policy*.py`` (the policy, its rules,
+  its reach check), ``ir_http.py``, ``res_users_apikeys*.py`` (keys, their
+  legacy RPC checks), ``controllers/rpc.py``;
 * rate limits: ``ratelimit/`` (item, window, headers, storage) →
   ``models/integration_rate_limiter.py``; API usage: ``api_usage.py`` →
   ``models/integration_api_usage.py``;
@@ -27,5 +29,6 @@ Code map (capability: core here → its adapters):
 
 Shared database plumbing (own connections, ``own_cursor``, waking the cron
 workers) is in ``plumbing.py`` at the addon's root, the exceptions several
-capabilities raise in ``exceptions.py``.
+capabilities raise in ``exceptions.py``, the mark of a legacy RPC call
+checked by the controller in ``legacy_rpc.py``.
 """

@@ -12,9 +12,11 @@ from . import integration_webhook_attempt
 from . import integration_webhook_replay
 from . import ir_actions_server
 from . import integration_api_policy
+from . import integration_api_policy_reach
 from . import integration_api_policy_rule
 from . import res_users
 from . import res_users_apikeys
+from . import res_users_apikeys_legacy
 from . import res_users_apikeys_description
 from . import integration_api_key_wizard
 from . import integration_rate_limiter
