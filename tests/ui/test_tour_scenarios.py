@@ -15,11 +15,11 @@ from odoo import fields, sql_db
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
-from ..lib import standard_webhooks
-from .common import ApiKeyMixin, forget_rate_limits, run_dispatcher
+from ...lib import standard_webhooks
+from ..common import ApiKeyMixin, forget_rate_limits, run_dispatcher
+from ..webhook_receiver import WebhookReceiver
 from .test_examples import ORDER, load_example
 from .tour_screenshots import ScreenshotTourCase
-from .webhook_receiver import WebhookReceiver
 
 # The web shop's secret, as typed in integration_shop_tour.js.
 SHOP_SECRET = "whsec_c2hvcC1zaWduaW5nLXNlY3JldC1mb3ItdGhlLXRvdXI="

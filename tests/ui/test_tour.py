@@ -3,8 +3,8 @@ import json
 from odoo import fields
 from odoo.tests import HttpCase, tagged
 
-from .common import run_dispatcher
-from .webhook_receiver import WebhookReceiver
+from ..common import run_dispatcher
+from ..webhook_receiver import WebhookReceiver
 
 
 @tagged("post_install", "-at_install")
