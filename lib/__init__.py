@@ -3,8 +3,8 @@
 Models and controllers are thin adapters over these modules. Nothing here
 imports beyond ``lib/``, so the package also imports on its own: from the
 addon's folder, ``python -c "import lib.outbox"`` needs no Odoo. Modules are
-specified by doctests (run by ``tests/test_lib_doctests.py``) and plain unit
-tests (``tests/test_lib_*.py``).
+specified by doctests (run by ``tests/lib/test_lib_doctests.py``) and plain unit
+tests (``tests/lib/``).
 
 Code map (capability: core here → its adapters):
 

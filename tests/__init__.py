@@ -1,24 +1,54 @@
-from . import test_menus
-from . import test_tour
-from . import test_webhook_concurrency
-from . import test_webhook_dispatch
-from . import test_webhook_endpoint
-from . import test_webhook_outbox
-from . import test_api_policy
-from . import test_api_read_only
-from . import test_api_default_policy
-from . import test_api_policy_answers
-from . import test_auth_guard
-from . import test_rate_limiter
-from . import test_api_rate_limit
-from . import test_incoming_webhooks
-from . import test_webhook_validator
-from . import test_overview
-from . import test_i18n
-from . import test_examples
-from . import test_tour_scenarios
-from . import test_event_types
-from . import test_access_actions
-from . import test_access_http
-from . import test_validator_weakening
-from . import test_tour_event_types
+"""The addon's tests, one subpackage per capability:
+
+- ``outbox/``: outgoing webhooks (endpoints, queue, dispatcher, overview, who
+  may act on them);
+- ``events/``: event types, their subscriptions and catalog;
+- ``api_keys/``: API key policies, their reach, read-only keys, rate limits
+  and the guard against key guessing;
+- ``incoming/``: validated incoming webhooks and their validators;
+- ``ui/``: tours, menus, screenshots, the README, translations, the install
+  log and the documentation's examples;
+- ``lib/``: plain unit tests and doctests of the ORM-free core (pytest only).
+
+The helpers other addons may use are in ``common.py``.
+
+Odoo's test loader runs the modules named ``test_*`` that this package
+holds as attributes, not those of its subpackages: each Odoo test module is
+therefore imported here under its own name. pytest finds every module by
+itself, the plain ones (``lib/``, ``ui/test_readme.py`` ...) included.
+"""
+
+from .outbox import (
+    test_access_actions,
+    test_access_http,
+    test_overview,
+    test_webhook_concurrency,
+    test_webhook_dispatch,
+    test_webhook_endpoint,
+    test_webhook_outbox,
+)
+from .events import test_event_types
+from .api_keys import (
+    test_api_default_policy,
+    test_api_policy,
+    test_api_policy_answers,
+    test_api_rate_limit,
+    test_api_reach,
+    test_api_read_only,
+    test_auth_guard,
+    test_rate_limiter,
+)
+from .incoming import (
+    test_incoming_webhook_hostile,
+    test_incoming_webhooks,
+    test_validator_weakening,
+    test_webhook_validator,
+)
+from .ui import (
+    test_examples,
+    test_i18n,
+    test_menus,
+    test_tour,
+    test_tour_event_types,
+    test_tour_scenarios,
+)

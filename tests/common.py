@@ -1,12 +1,48 @@
-"""Shared set-up of the tests: for outgoing webhooks a real receiver on
-127.0.0.1 and the dispatcher run the way its cron runs it; for the API,
-real keys called over JSON/2."""
+"""The helpers of the addon's tests, published for other addons' tests too.
 
+An addon that builds on this one (its own webhooks, its own API clients)
+tests against it with the helpers its own tests use, imported from
+``odoo.addons.integration_gateway.tests.common``:
+
+``ApiKeyMixin`` (for an ``HttpCase``)
+    ``issue_key(user, policy=None, name=..., days=1)`` issues a real API key
+    the way Odoo does and returns ``(token, key)``; ``json2(token, model,
+    method, **params)`` calls JSON/2 with it over the test server. What the
+    rate limiter committed for the key is removed after the test.
+``run_dispatcher(case)``
+    Runs the outgoing-webhook dispatcher once, as its cron does, on a cursor
+    that sees what the test wrote (in a ``TransactionCase`` or an
+    ``HttpCase``).
+``make_due(deliveries)``
+    Makes waiting deliveries due now, as if their retry delay had passed, so
+    that the next ``run_dispatcher`` sends them.
+``forget_rate_limits(dbname, counters=None, key_id=None)``
+    Removes rate-limit counters and a key's usage, which the limiter commits
+    on connections of its own (a test's rollback cannot reach them).
+``WebhookCase`` (a ``TransactionCase``)
+    A real receiver on 127.0.0.1 (``cls.receiver``, see
+    ``webhook_receiver.py``) and ``make_endpoint``, ``enqueue``, ``dispatch``
+    and ``make_due`` for outgoing webhooks.
+
+For example, a test that an action of one's own queues a webhook that is
+delivered::
+
+    from odoo.addons.integration_gateway.tests.common import WebhookCase
+
+    class TestMyWebhook(WebhookCase):
+        def test_delivered(self):
+            endpoint = self.make_endpoint("/ok")
+            ...  # what queues a delivery to ``endpoint``
+            self.dispatch()
+            self.assertEqual(len(self.receiver.wait_for(1)), 1)
+"""
+
+import contextlib
 import json
 from datetime import timedelta
 
 from odoo import SUPERUSER_ID, api, fields
-from odoo.tests import TransactionCase
+from odoo.tests import HttpCase, TransactionCase
 
 from odoo.addons.integration_gateway.plumbing import own_cursor
 
@@ -35,15 +71,33 @@ def forget_rate_limits(dbname, counters=None, key_id=None):
 
 
 def run_dispatcher(case):
-    """Runs the webhook dispatcher as its cron does, on a cursor of the
-    test's registry (in an HttpCase, the test server's), with what the test
-    wrote flushed before and its caches invalidated after."""
+    """Runs the webhook dispatcher once as its cron does, on a cursor of the
+    test's registry that sees what the test wrote: an ``HttpCase``'s
+    registry is in test mode already (its server's cursor stands in for the
+    cron's), a ``TransactionCase`` enters it for the run. What the test wrote
+    is flushed before and its caches invalidated after."""
+    if isinstance(case, HttpCase):
+        test_mode = contextlib.nullcontext()
+    else:
+        test_mode = case.enter_registry_test_mode()
     case.env.flush_all()
-    with case.registry.cursor() as cr:
+    with test_mode, case.registry.cursor() as cr:
         api.Environment(cr, SUPERUSER_ID, {})[
             "integration.webhook.dispatcher"
         ]._cron_dispatch()
     case.env.invalidate_all()
+
+
+def make_due(deliveries):
+    """Moves ``deliveries``' next attempt to now, as if their delay had
+    passed."""
+    deliveries.flush_recordset()
+    deliveries.env.cr.execute(
+        "UPDATE integration_webhook_delivery SET next_attempt_at = %s "
+        "WHERE id = ANY(%s)",
+        [fields.Datetime.now() - timedelta(seconds=1), deliveries.ids],
+    )
+    deliveries.env.invalidate_all()
 
 
 class ApiKeyMixin:
@@ -111,18 +165,9 @@ class WebhookCase(TransactionCase):
         return self.Delivery._enqueue(endpoint, json.dumps(payload, sort_keys=True))
 
     def dispatch(self):
-        """Runs the dispatcher as its cron does, on a cursor that commits
-        (within the test's transaction)."""
-        with self.enter_registry_test_mode(), self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            env["integration.webhook.dispatcher"]._cron_dispatch()
+        """Runs the dispatcher as its cron does (:func:`run_dispatcher`)."""
+        run_dispatcher(self)
 
     def make_due(self, deliveries):
-        """Moves deliveries' next attempt to now, as if time had passed."""
-        deliveries.flush_recordset()
-        self.env.cr.execute(
-            "UPDATE integration_webhook_delivery SET next_attempt_at = %s "
-            "WHERE id = ANY(%s)",
-            [fields.Datetime.now() - timedelta(seconds=1), deliveries.ids],
-        )
-        deliveries.invalidate_recordset()
+        """Makes ``deliveries`` due now (:func:`make_due`)."""
+        make_due(deliveries)

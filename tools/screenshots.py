@@ -1,6 +1,6 @@
 """The screenshots of the documentation and the tours that take them.
 
-The browser tours of tests/test_tour_scenarios.py save pictures of the
+The browser tours of tests/ui/test_tour_scenarios.py save pictures of the
 screens they go through; README.rst shows them. The manifest beside the
 pictures says which tour and step took each one, and from which sources (the
 tour, the test that runs it, the screenshot helper), with their digest at the

@@ -2,7 +2,7 @@ import {registry} from "@web/core/registry";
 import {stepUtils} from "@web_tour/tour_utils";
 import {screenshotStep} from "./screenshot";
 
-// The shop's signing secret in the scenario's test (tests/test_tour_scenarios.py).
+// The shop's signing secret in the scenario's test (tests/ui/test_tour_scenarios.py).
 const SHOP_SECRET = "whsec_c2hvcC1zaWduaW5nLXNlY3JldC1mb3ItdGhlLXRvdXI=";
 const ORDER_SCHEMA = `{
   "type": "object",

@@ -1,7 +1,7 @@
 /**
  * Tour steps that take the documentation's screenshots.
  *
- * The test running the tour (tests/tour_screenshots.py) gives the page a
+ * The test running the tour (tests/ui/tour_screenshots.py) gives the page a
  * function that asks it for a picture of the screen; the step waits until
  * the picture is taken. Run by anyone else, the step only checks its
  * trigger.

@@ -19,7 +19,7 @@ from odoo.tools import SQL, mute_logger
 
 from odoo.addons.base.models.res_users import KEY_CRYPT_CONTEXT
 
-from .common import ApiKeyMixin
+from ..common import ApiKeyMixin
 
 ACCESS_ERROR = "odoo.exceptions.AccessError"
 # The key hashing as the addon uses it, to count the (slow) hash checks.

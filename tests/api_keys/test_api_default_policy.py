@@ -5,7 +5,7 @@ policy; a value that is not a policy id refuses keys without a policy."""
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import ApiKeyMixin
+from ..common import ApiKeyMixin
 
 DEFAULT_POLICY = "integration_gateway.default_policy_id"
 POLICY_LOGGER = "odoo.addons.integration_gateway.models.integration_api_policy"

@@ -8,7 +8,7 @@ from pathlib import Path
 from odoo.tests import TransactionCase, tagged
 from odoo.tools.translate import trans_export
 
-POT = Path(__file__).resolve().parent.parent / "i18n" / "integration_gateway.pot"
+POT = Path(__file__).resolve().parents[2] / "i18n" / "integration_gateway.pot"
 # Header lines that change with every export.
 _DATES = re.compile(r'^"(POT-Creation-Date|PO-Revision-Date): .*\\n"$', re.MULTILINE)
 

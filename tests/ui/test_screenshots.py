@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import screenshots as tool  # tools/, on the path of tools/test.sh
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def copy(tmp_path):
         "README.rst",
         tool.SCREENSHOT_DIR,
         "static/src/js/tours",
-        "tests/test_tour_scenarios.py",
+        "tests/ui/test_tour_scenarios.py",
     ):
         source, target = ROOT / relative, tmp_path / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +79,7 @@ def test_a_changed_tour_fails(copy):
 
 
 def test_a_changed_test_fails(copy):
-    test = copy / "tests/test_tour_scenarios.py"
+    test = copy / "tests/ui/test_tour_scenarios.py"
     test.write_text(test.read_text() + "\n# another scene\n")
     assert len(tool.problems(copy)) == len(
         json.loads((copy / tool.MANIFEST).read_text())

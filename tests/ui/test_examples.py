@@ -24,10 +24,10 @@ from odoo import sql_db
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from ..lib import standard_webhooks
-from .common import ApiKeyMixin, forget_rate_limits, run_dispatcher
+from ...lib import standard_webhooks
+from ..common import ApiKeyMixin, forget_rate_limits, run_dispatcher
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NODE = shutil.which("node") or "node"
 # The snippets' servers listen on the first free one of these ports.
 PORTS = range(18700, 18750)

@@ -21,7 +21,7 @@ from odoo import api
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import ApiKeyMixin
+from ..common import ApiKeyMixin
 
 ACCESS_ERROR = "odoo.exceptions.AccessError"
 READONLY_WRITER = "integration_test_preview"

@@ -14,7 +14,7 @@ import json
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
-from .common import WebhookCase
+from ..common import WebhookCase
 
 ADMIN_HEADERS = {"X-Receiver-Token": "for-the-receiver-only"}
 

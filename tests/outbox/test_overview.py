@@ -6,7 +6,7 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import new_test_user, tagged
 
-from .common import WebhookCase
+from ..common import WebhookCase
 
 
 @tagged("post_install", "-at_install")

@@ -16,7 +16,7 @@ from odoo.tests import RecordCapturer, new_test_user, tagged
 from odoo.addons.integration_gateway.lib.outbox import sender
 from odoo.addons.integration_gateway.models import integration_webhook_dispatcher
 
-from .common import WebhookCase
+from ..common import WebhookCase
 
 PAYLOAD = {"_model": "res.partner", "_id": 7, "_action": "Notify(#3)", "name": "Azure"}
 

@@ -11,15 +11,15 @@ from datetime import timedelta
 
 import requests
 
-from odoo import fields, sql_db
+from odoo import sql_db
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
-from ..lib import standard_webhooks
-from .common import ApiKeyMixin, forget_rate_limits, run_dispatcher
+from ...lib import standard_webhooks
+from ..common import ApiKeyMixin, forget_rate_limits, make_due, run_dispatcher
+from ..webhook_receiver import WebhookReceiver
 from .test_examples import ORDER, load_example
 from .tour_screenshots import ScreenshotTourCase
-from .webhook_receiver import WebhookReceiver
 
 # The web shop's secret, as typed in integration_shop_tour.js.
 SHOP_SECRET = "whsec_c2hvcC1zaWduaW5nLXNlY3JldC1mb3ItdGhlLXRvdXI="
@@ -69,16 +69,6 @@ class TestScenarioTours(ApiKeyMixin, ScreenshotTourCase):
         """Runs the dispatcher as its cron does (the test server's cursor
         stands in for the cron's)."""
         run_dispatcher(self)
-
-    def make_due(self, deliveries):
-        """Makes waiting deliveries due now, as if their delay had passed."""
-        deliveries.flush_recordset()
-        self.env.cr.execute(
-            "UPDATE integration_webhook_delivery SET next_attempt_at = %s "
-            "WHERE id = ANY(%s)",
-            [fields.Datetime.now() - timedelta(seconds=1), deliveries.ids],
-        )
-        self.env.invalidate_all()
 
     def backdate(self, deliveries, days):
         """Moves deliveries and their attempts ``days`` back in time (and a
@@ -131,7 +121,7 @@ class TestScenarioTours(ApiKeyMixin, ScreenshotTourCase):
         self.receiver.scripts["carrier"].extend([(503, {}, b"maintenance")] * 2)
         dead = self.queue(carrier, 1)
         self.dispatch()
-        self.make_due(dead)
+        make_due(dead)
         self.dispatch()
         self.assertEqual(dead.state, "dead")
         self.backdate(dead, 3)
@@ -202,7 +192,7 @@ class TestScenarioTours(ApiKeyMixin, ScreenshotTourCase):
         )
         delivery = self.queue(carrier, 1)
         self.dispatch()
-        self.make_due(delivery)
+        make_due(delivery)
         self.dispatch()
         self.assertEqual(delivery.state, "dead")
 

@@ -3,8 +3,8 @@ import json
 from odoo import fields
 from odoo.tests import HttpCase, tagged
 
-from .common import run_dispatcher
-from .webhook_receiver import WebhookReceiver
+from ..common import make_due, run_dispatcher
+from ..webhook_receiver import WebhookReceiver
 
 
 @tagged("post_install", "-at_install")
@@ -66,7 +66,7 @@ class TestIntegrationTours(HttpCase):
                 endpoint, json.dumps({"_model": "res.partner", "_id": 1})
             )
             for _attempt in range(2):
-                delivery.sudo().next_attempt_at = "2000-01-01 00:00:00"
+                make_due(delivery)
                 run_dispatcher(self)
             self.assertEqual(delivery.state, "dead")
         self.env["integration.webhook.rejection"].create(

@@ -22,7 +22,7 @@ from PIL import Image
 from odoo.tests import HttpCase
 from odoo.tests.common import ChromeBrowser
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BINDING = "integrationGatewayScreenshot"
 DONE = "integrationGatewayScreenshotTaken"
 # The documentation's pictures: wide enough for a form and its chatter.

@@ -10,7 +10,7 @@ from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
-from .common import WebhookCase
+from ..common import WebhookCase
 
 
 @tagged("post_install", "-at_install")

@@ -7,7 +7,7 @@ import docutils.utils
 
 import readme as readme_tool  # tools/, on the path of tools/test.sh
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_readme_is_up_to_date():

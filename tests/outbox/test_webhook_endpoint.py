@@ -16,7 +16,7 @@ from odoo.tools import mute_logger
 
 from odoo.addons.integration_gateway.models import integration_webhook_delivery
 
-from .common import WebhookCase
+from ..common import WebhookCase
 
 
 @tagged("post_install", "-at_install")

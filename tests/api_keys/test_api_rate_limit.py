@@ -22,7 +22,7 @@ from odoo.tools import mute_logger
 from odoo.addons.integration_gateway.models import res_users_apikeys
 from odoo.addons.integration_gateway.plumbing import own_cursor
 
-from .common import ApiKeyMixin
+from ..common import ApiKeyMixin
 
 TOO_MANY = "werkzeug.exceptions.TooManyRequests"
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"

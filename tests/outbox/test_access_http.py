@@ -11,8 +11,8 @@ import json
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import ApiKeyMixin
-from .webhook_receiver import WebhookReceiver
+from ..common import ApiKeyMixin
+from ..webhook_receiver import WebhookReceiver
 
 ADMIN_HEADERS = {"X-Receiver-Token": "for-the-receiver-only"}
 

@@ -38,7 +38,7 @@ SCHEMA = {
 }
 
 
-class WebhookCase(HttpCase):
+class IncomingWebhookCase(HttpCase):
     """Helpers: an automation on a partner that counts its runs in the
     partner's ``color``, requests signed per scheme, and rejections read
     from their own connection (they are committed, the test's data is not).
@@ -143,7 +143,7 @@ def _standard_webhooks_headers(secret, msg_id, body, timestamp=None):
 
 
 @tagged("post_install", "-at_install")
-class TestSignatureSchemes(WebhookCase):
+class TestSignatureSchemes(IncomingWebhookCase):
     """Per scheme: a valid signature runs the automation; a tampered body, a
     wrong secret, a missing header and (where a time is signed) an old
     timestamp are refused with 401; the secondary secret is accepted."""
@@ -249,7 +249,7 @@ class TestSignatureSchemes(WebhookCase):
 
 
 @tagged("post_install", "-at_install")
-class TestIncomingWebhookChecks(WebhookCase):
+class TestIncomingWebhookChecks(IncomingWebhookCase):
     """Replays, size, content type, networks, JSON, schema, and what is
     recorded of a refusal."""
 
@@ -626,7 +626,7 @@ class TestIncomingWebhookChecks(WebhookCase):
 
 
 @tagged("post_install", "-at_install")
-class TestWithoutValidator(WebhookCase):
+class TestWithoutValidator(IncomingWebhookCase):
     """Automations without a validator behave exactly as in core."""
 
     def test_unsigned_call_runs_as_in_core(self):

@@ -16,7 +16,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import ApiKeyMixin, WebhookCase
+from ..common import ApiKeyMixin, WebhookCase
 
 ASYNCAPI_SCHEMA = Path(__file__).parent / "data" / "asyncapi" / "asyncapi-3.0.0.json"
 # What a browser sends when a person opens a URL, which Odoo asks of a

@@ -7,8 +7,8 @@ import json
 
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import run_dispatcher
-from .webhook_receiver import WebhookReceiver
+from ..common import run_dispatcher
+from ..webhook_receiver import WebhookReceiver
 
 
 @tagged("post_install", "-at_install")

@@ -20,7 +20,7 @@ from odoo.tests import tagged
 from odoo.addons.integration_gateway.lib import standard_webhooks as sw
 from odoo.addons.integration_gateway.lib import webhook_signatures as ws
 
-from .test_incoming_webhooks import SECRET, WebhookCase, _payload
+from .test_incoming_webhooks import SECRET, IncomingWebhookCase, _payload
 
 RECURSIVE_SCHEMA = {
     "$ref": "#/$defs/node",
@@ -41,7 +41,7 @@ def _nested(depth):
 
 
 @tagged("post_install", "-at_install")
-class TestHostileCalls(WebhookCase):
+class TestHostileCalls(IncomingWebhookCase):
     """Every hostile input ends in a recorded 4xx, never a 500."""
 
     @classmethod

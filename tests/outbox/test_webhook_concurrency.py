@@ -14,7 +14,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
 
-from .common import WebhookCase
+from ..common import WebhookCase
 
 BACKLOG = 120
 
