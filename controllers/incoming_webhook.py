@@ -6,28 +6,29 @@ from odoo.addons.base_automation.models.base_automation import (
 )
 
 from ..lib import webhook_validation as validation
+from ..models import webhook_request
 
 
 class IncomingWebhookController(BaseAutomationController):
     """``/web/hook/<uuid>`` with the automation's validator, if it has one.
 
-    Size and content type are already checked by ``ir.http._pre_dispatch``
-    (before any body is read); here: find the validator → check the call →
-    skip a message already processed → run the automation → answer.
-    Automations without a validator are served by core, unchanged.
+    A pipeline over the request: find (the call resolved once, by
+    ``ir.http._pre_dispatch``, which also checked its size and content type
+    before any body was read) → validate → handle (skip a message already
+    processed, run the automation) → result. Automations without a
+    validator are served by core, unchanged.
     """
 
     @route(integration_webhook=True)
     def call_webhook_http(self, rule_uuid, **kwargs):
-        validators = request.env["integration.webhook.validator"].sudo()
-        validator, settings = validators._webhook_lookup(rule_uuid)
-        automation = validator and (
-            request.env["base.automation"]
-            .sudo()
-            .search([("webhook_uuid", "=", rule_uuid)], limit=1)
-        )
-        if not automation:
+        incoming = webhook_request.resolve(request, rule_uuid)
+        if incoming is None:
             return super().call_webhook_http(rule_uuid, **kwargs)
+        return self._handle_incoming_webhook(request, incoming)
+
+    def _handle_incoming_webhook(self, request, incoming):
+        """Validates the call ``incoming`` (a ``lib.webhook_settings.Incoming``)
+        of ``request``, runs its automation and returns the answer."""
         httprequest = request.httprequest
         call = validation.Call(
             mimetype=httprequest.mimetype,
@@ -39,40 +40,49 @@ class IncomingWebhookController(BaseAutomationController):
 
         def rate_limit():
             limit_headers.extend(
-                validator._webhook_check_rate_limit(settings, call.address)
+                webhook_request.rate_limit(request, incoming, call.address)
             )
 
         try:
-            accepted = settings.check_message(call, rate_limit=rate_limit)
+            accepted = incoming.settings.check_message(call, rate_limit=rate_limit)
         except validation.Rejection as rejection:
-            return validator._webhook_reject(rule_uuid, rejection, body=call.body)
+            return webhook_request.reject(request, incoming, rejection, body=call.body)
+        payload = self._incoming_webhook_payload(incoming.settings, call, accepted)
+        status, body = self._run_incoming_webhook(request, incoming, accepted, payload)
+        return request.make_json_response(body, status=status, headers=limit_headers)
 
+    def _incoming_webhook_payload(self, settings, call, accepted):
+        """What the automation receives of an accepted call."""
         if accepted.parsed:
-            payload = accepted.payload
-        elif settings.scheme == "none":
-            payload = get_webhook_request_payload()
-        else:
-            # Odoo reads the query string of a body that is not JSON, which
-            # no sender signs: a signed call gives only what was signed.
-            payload = validation.signed_form_payload(call.mimetype, call.body)
+            return accepted.payload
+        if settings.scheme == "none":
+            return get_webhook_request_payload()
+        # Odoo reads the query string of a body that is not JSON, which no
+        # sender signs: a signed call gives only what was signed.
+        return validation.signed_form_payload(call.mimetype, call.body)
+
+    def _run_incoming_webhook(self, request, incoming, accepted, payload):
+        """Runs the automation once per message id; returns the answer's
+        status and JSON body."""
+        env = request.env(su=True)
         claim = None
+        messages = env["integration.webhook.message"]
         if accepted.message_id:
-            messages = request.env["integration.webhook.message"].sudo()
             claim = messages._claim(
-                automation.id, validator.id, accepted.message_id, settings.replay_window
+                incoming.automation_id,
+                incoming.validator_id,
+                accepted.message_id,
+                incoming.settings.replay_window,
             )
             if not claim:
                 # The sender retries a message it could not see acknowledged:
                 # acknowledge it again, without running the automation twice.
-                return request.make_json_response(
-                    {"status": "ok", "duplicate": True}, headers=limit_headers
-                )
+                return 200, {"status": "ok", "duplicate": True}
+        automation = env["base.automation"].browse(incoming.automation_id)
         try:
             automation._execute_webhook(payload)
         except Exception:  # noqa: BLE001 (core answers any failure with 500)
             if claim:
                 messages._release(claim)
-            return request.make_json_response(
-                {"status": "error"}, status=500, headers=limit_headers
-            )
-        return request.make_json_response({"status": "ok"}, headers=limit_headers)
+            return 500, {"status": "error"}
+        return 200, {"status": "ok"}

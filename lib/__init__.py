@@ -14,7 +14,11 @@ Code map (capability: core here → its adapters):
   ``integration_webhook_endpoint.py``, ``integration_webhook_delivery.py``,
   ``ir_cron.py`` (the dispatcher crons);
 * incoming webhooks: ``webhook_validation.py``, ``webhook_signatures.py``,
-  ``standard_webhooks.py`` → ``controllers/incoming_webhook.py``,
+  ``standard_webhooks.py``, ``webhook_input.py``, ``webhook_settings.py``
+  (a validator compiled, a call resolved), ``validator_changes.py`` →
+  ``controllers/incoming_webhook.py`` (the pipeline),
+  ``models/webhook_request.py`` (its steps over the request, the call kept
+  as ``request.integration_webhook``), ``ir_http.py`` (the transport check),
   ``models/integration_webhook_validator.py``, ``…_rejection.py``,
   ``…_message.py``;
 * API key policies: ``api_policy.py``, ``networks.py``, ``api_reach/``

@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..lib import webhook_settings
+
 GC_BATCH = 10000  # rows removed per autovacuum step
 
 
@@ -74,20 +76,22 @@ class IntegrationWebhookMessage(models.Model):
 
     @api.autovacuum
     def _gc_expired_messages(self):
-        """Forgets message ids older than their validator's replay window."""
+        """Forgets message ids older than their validator's replay window
+        (stored in hours, converted by ``lib.webhook_settings``)."""
         self.env.cr.execute(
             SQL(
                 "DELETE FROM %(table)s WHERE id IN ("
                 " SELECT m.id FROM %(table)s m"
                 " JOIN %(validators)s v ON v.id = m.validator_id"
                 " WHERE m.received_at"
-                "  < %(now)s - make_interval(hours => v.replay_window)"
+                "  < %(now)s - make_interval(secs => v.replay_window * %(unit)s)"
                 " LIMIT %(batch)s)",
                 table=SQL.identifier(self._table),
                 validators=SQL.identifier(
                     self.env["integration.webhook.validator"]._table
                 ),
                 now=self.env.cr.now(),
+                unit=webhook_settings.REPLAY_WINDOW_UNIT,
                 batch=GC_BATCH,
             )
         )

@@ -1,17 +1,12 @@
-import io
-
-from werkzeug.exceptions import abort
-
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, ValidationError
-from odoo.http import request
 
 from ..lib import (
     networks,
     ratelimit,
     standard_webhooks,
     validator_changes,
-    webhook_input,
+    webhook_settings,
 )
 from ..lib import webhook_signatures as signatures
 from ..lib import webhook_validation as validation
@@ -25,8 +20,9 @@ class IntegrationWebhookValidator(models.Model):
 
     Chosen on automations (``base.automation.webhook_validator_id``) and
     shared between them. The checks themselves live in
-    ``lib.webhook_validation``; this model holds their configuration, caches
-    it parsed per validator, and adapts the HTTP request to them.
+    ``lib.webhook_validation``; this model holds their configuration and
+    caches it compiled per validator (``lib.webhook_settings``). The request
+    is adapted to them by ``models/webhook_request.py`` and the controller.
     """
 
     _name = "integration.webhook.validator"
@@ -99,7 +95,7 @@ class IntegrationWebhookValidator(models.Model):
     )
     replay_window = fields.Integer(
         string="Replay Window (hours)",
-        default=validation.DEFAULT_REPLAY_WINDOW // 3600,
+        default=webhook_settings.DEFAULT_REPLAY_WINDOW_HOURS,
         help="How long a processed message id is remembered.",
     )
     json_schema = fields.Text(
@@ -333,21 +329,21 @@ class IntegrationWebhookValidator(models.Model):
         action["context"] = {}
         return action
 
-    # Configuration, parsed once -------------------------------------------------
+    # Configuration, compiled once -----------------------------------------------
 
     @api.model
     @tools.ormcache()
     def _webhook_validated_uuids(self):
         """Maps the webhook UUID of every active automation that has a
-        validator to that validator's id. Kept whole, so that calls to
-        unknown URLs cannot fill the cache."""
+        validator to ``(validator id, automation id)``. Kept whole, so that
+        calls to unknown URLs cannot fill the cache."""
         automations = (
             self.env["base.automation"]
             .sudo()
             .search([("webhook_validator_id", "!=", False)])
         )
         return {
-            automation.webhook_uuid: automation.webhook_validator_id.id
+            automation.webhook_uuid: (automation.webhook_validator_id.id, automation.id)
             for automation in automations
             if automation.webhook_uuid
         }
@@ -360,130 +356,32 @@ class IntegrationWebhookValidator(models.Model):
 
     def _webhook_settings(self):
         self.ensure_one()
-        custom = None
-        if self.signature_scheme == "custom_hmac":
-            custom = signatures.CustomHmac(
-                header=self.signature_header.strip(),
-                algorithm=self.signature_algorithm or "sha256",
-                encoding=self.signature_encoding or "hex",
-                prefix=self.signature_prefix or "",
-            )
-        return validation.Settings(
-            scheme=self.signature_scheme,
-            secrets=tuple(s for s in (self.secret, self.secondary_secret) if s),
-            tolerance=self.timestamp_tolerance,
-            custom=custom,
-            id_header=(self.message_id_header or "").strip(),
-            replay_protection=self.replay_protection,
-            replay_window=self.replay_window * 3600,
-            schema=self.json_schema or "",
-            max_body_bytes=self.max_body_bytes,
-            content_types=validation.parse_content_types(self.allowed_content_types),
-            networks=networks.parse_networks(self.allowed_networks),
-            rate_limits=ratelimit.parse_limits(self.rate_limit),
+        return webhook_settings.compile_settings(
+            {name: self[name] for name in webhook_settings.FIELDS}
+        )
+
+    @api.model
+    def _webhook_resolve(self, webhook_uuid):
+        """The ``lib.webhook_settings.Incoming`` of a call to
+        ``/web/hook/<webhook_uuid>``, or None when that automation has no
+        validator (see ``models/webhook_request.py``, which keeps it on the
+        request)."""
+        found = self._webhook_validated_uuids().get(webhook_uuid)
+        if not found:
+            return None
+        validator_id, automation_id = found
+        return webhook_settings.Incoming(
+            webhook_uuid=webhook_uuid,
+            validator_id=validator_id,
+            automation_id=automation_id,
+            settings=self._webhook_settings_of(validator_id),
         )
 
     @api.model
     def _webhook_lookup(self, webhook_uuid):
         """The validator of the automation at ``/web/hook/<webhook_uuid>`` and
         its settings, or ``(None, None)`` when that automation has none."""
-        validator_id = self._webhook_validated_uuids().get(webhook_uuid)
-        if not validator_id:
+        incoming = self._webhook_resolve(webhook_uuid)
+        if incoming is None:
             return None, None
-        return self.browse(validator_id), self._webhook_settings_of(validator_id)
-
-    # The request --------------------------------------------------------------
-
-    @api.model
-    def _webhook_check_transport(self, webhook_uuid):
-        """Refuses a call whose announced size or content type the validator
-        does not accept, without reading its body; then reads the body, no
-        larger than allowed, so that the signature is checked on the exact
-        bytes received even when the dispatcher parses it as a form."""
-        validator, settings = self._webhook_lookup(webhook_uuid)
-        if not validator:
-            return
-        httprequest = request.httprequest
-        chunked = webhook_input.has_transfer_coding(
-            httprequest.headers.get("Transfer-Encoding")
-        )
-        try:
-            settings.check_transport(
-                httprequest.content_length, httprequest.mimetype, chunked=chunked
-            )
-        except validation.Rejection as rejection:
-            abort(validator._webhook_reject(webhook_uuid, rejection))
-        httprequest.max_content_length = settings.max_body_bytes
-        validator._webhook_read_body(webhook_uuid, settings)
-
-    def _webhook_read_body(self, webhook_uuid, settings):
-        """Reads the body of the current request, no more than
-        ``settings.max_body_bytes`` whatever its framing, and keeps it for
-        the dispatcher and the controller; a longer body is refused with
-        413 without being read to its end."""
-        self.ensure_one()
-        # Werkzeug reads a body whose server decoded its framing to its end,
-        # whatever max_content_length says: the bound is applied here, on
-        # werkzeug's own request, which Odoo's does not expose.
-        wrapped = request.httprequest._HTTPRequest__wrapped
-        try:
-            body = webhook_input.read_capped(wrapped.stream, settings.max_body_bytes)
-        except webhook_input.BodyTooLarge as exc:
-            rejection = validation.Rejection(
-                "too_large",
-                f"the body is longer than {exc.limit} bytes, the most this "
-                "webhook accepts",
-            )
-            abort(self._webhook_reject(webhook_uuid, rejection))
-        wrapped.stream = io.BytesIO(body)
-        request.httprequest.get_data()
-
-    def _webhook_reject(self, webhook_uuid, rejection, *, body=b""):
-        """Records ``rejection`` and returns its JSON answer."""
-        self.ensure_one()
-        settings = self._webhook_settings_of(self.id)
-        httprequest = request.httprequest
-        self.env["integration.webhook.rejection"]._record(
-            rejection,
-            validator=self,
-            webhook_uuid=webhook_uuid,
-            remote_addr=self.env["ir.http"]._integration_client_address(),
-            headers=validation.recorded_headers(
-                httprequest.headers.items(),
-                settings.secrets,
-                [settings.custom.header if settings.custom else ""],
-            ),
-            body_excerpt=validation.body_excerpt(body, settings.secrets),
-        )
-        return request.make_json_response(
-            rejection.body(), status=rejection.status, headers=rejection.headers
-        )
-
-    def _webhook_check_rate_limit(self, settings, address):
-        """Counts the call against the validator's rate limit for
-        ``address``; raises Rejection over it. Returns the rate-limit
-        response headers (none without a limit)."""
-        self.ensure_one()
-        if not settings.rate_limits:
-            return []
-        key = f"webhook:{self.id}:{address}"
-        # A serialization failure runs the request again: the call was
-        # already counted, and is not counted twice.
-        counted = getattr(request, "integration_webhook_rate_decision", None)
-        if counted and counted[0] == key:
-            decision = counted[1]
-        else:
-            limiter = self.env["integration.rate.limiter"]
-            decision = limiter._hit(key, settings.rate_limits)
-            request.integration_webhook_rate_decision = (key, decision)
-        if decision is None:
-            return []
-        headers = ratelimit.decision_headers(decision)
-        if not decision.allowed:
-            raise validation.Rejection(
-                "rate_limit",
-                f"more than {decision.limit} calls from {address}; retry in "
-                f"{ratelimit.retry_after_seconds(decision)} seconds",
-                headers=headers,
-            )
-        return headers
+        return self.browse(incoming.validator_id), incoming.settings

@@ -13,6 +13,7 @@ from odoo.tools import SQL, config
 
 from ..lib import api_policy, networks, ratelimit
 from ..lib.api_usage import usage_tally
+from . import webhook_request
 
 _logger = logging.getLogger(__name__)
 
@@ -384,8 +385,10 @@ class IrHttp(models.AbstractModel):
 
         Checked here, before the dispatcher parses a form body and before the
         controller reads any body, so that an oversized call is refused
-        without reading it.
+        without reading it. The call is resolved here, once, for the
+        controller too (``webhook_request.resolve``).
         """
         if rule.endpoint.routing.get("integration_webhook"):
-            validators = request.env["integration.webhook.validator"].sudo()
-            validators._webhook_check_transport(args.get("rule_uuid"))
+            incoming = webhook_request.resolve(request, args.get("rule_uuid"))
+            if incoming is not None:
+                webhook_request.check_transport(request, incoming)

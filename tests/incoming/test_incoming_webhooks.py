@@ -272,6 +272,24 @@ class TestIncomingWebhookChecks(IncomingWebhookCase):
 
     # Replays -------------------------------------------------------------------
 
+    def test_a_call_is_resolved_once(self):
+        """The validator and automation of a call are looked up once per
+        request, in the pre-dispatch hook; the controller reads them back
+        from the request rather than looking them up again."""
+        automation = self._automation(self._validator(signature_scheme="github"))
+        Validator = type(self.env["integration.webhook.validator"])
+        lookup = Validator._webhook_validated_uuids
+        lookups = []
+
+        def counted(model):
+            lookups.append(model)
+            return lookup(model)
+
+        with patch.object(Validator, "_webhook_validated_uuids", counted):
+            response = self._post(automation, _payload())
+        self.assertRefused(response, 401, "signature")
+        self.assertEqual(len(lookups), 1)
+
     def test_replay_of_a_processed_message_is_acknowledged_without_running(self):
         body = _payload()
         response = self._post(self.automation, body, self._signed(body))

@@ -202,6 +202,28 @@ class TestWebhookValidator(TransactionCase):
         )
         self.assertTrue(claim_id("m-1"))
 
+    def test_messages_within_the_window_are_kept(self):
+        """The window is stored in hours and counted in seconds: a message
+        59 minutes old is still remembered by a one-hour window."""
+        validator = self._create(replay_window=1)
+        automation = self.env["base.automation"].create(
+            {
+                "name": "Hook",
+                "model_id": self.env["ir.model"]._get("res.partner").id,
+                "trigger": "on_webhook",
+                "webhook_validator_id": validator.id,
+            }
+        )
+        messages = self.env["integration.webhook.message"]
+        claim = messages._claim(automation.id, validator.id, "m-1", 3600)
+        self.env.cr.execute(
+            "UPDATE integration_webhook_message"
+            " SET received_at = received_at - interval '59 minutes' WHERE id = %s",
+            [claim],
+        )
+        self.assertEqual(messages._gc_expired_messages(), (0, 0))
+        self.assertTrue(messages.browse(claim).exists())
+
 
 @tagged("post_install", "-at_install")
 class TestConcurrentDeliveries(TransactionCase):
