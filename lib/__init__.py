@@ -26,6 +26,11 @@ Code map (capability: core here → its adapters):
   imports) → ``models/integration_api_policy*.py`` (the policy, its rules,
   its reach check), ``ir_http.py``, ``res_users_apikeys*.py`` (keys, their
   legacy RPC checks), ``controllers/rpc.py``;
+* event types: ``event_schema.py`` (an event's schema from field metadata,
+  breaking changes, the envelope), ``asyncapi.py`` (the catalog) →
+  ``models/integration_webhook_event_type.py``, ``…_subscription.py`` (and
+  the endpoint's subscriptions and payload format), ``…_test_event.py``,
+  ``ir_actions_server.py`` (fan-out), ``controllers/event_catalog.py``;
 * rate limits: ``ratelimit/`` (item, window, headers, storage) →
   ``models/integration_rate_limiter.py``; API usage: ``api_usage.py`` →
   ``models/integration_api_usage.py``;
