@@ -48,6 +48,8 @@ SCALE = os.environ.get("IG_FAULT_SCALE", "full")
 if SCALE not in SIZES:
     raise pytest.UsageError(f"IG_FAULT_SCALE must be one of {', '.join(SIZES)}")
 SIZE = SIZES[SCALE]
+# The fixtures run against the databases (see harness.run_script).
+FIXTURES = ROOT / "fault" / "fixtures"
 WORKERS = 4
 CRON_WORKERS = 2
 

@@ -7,7 +7,13 @@ import time
 import harness
 import pytest
 from conftest import SIZE
-from outbox import EVENTS, SETUP, STATES, check_every_event_arrived_once_or_more
+from outbox import (
+    EVENTS,
+    FIXTURES,
+    SETUP,
+    STATES,
+    check_every_event_arrived_once_or_more,
+)
 
 pytestmark = pytest.mark.fault
 
@@ -22,18 +28,7 @@ OUTAGE = 14  # seconds the receiver is down
 
 # Each delivery's attempts: (Unix time, status, error?), in order. Odoo
 # stores naive UTC datetimes.
-ATTEMPTS = """
-from datetime import UTC
-deliveries = env["integration.webhook.delivery"].search(
-    [("endpoint_id", "=", args[0])])
-result = [
-    [
-        [a.started_at.replace(tzinfo=UTC).timestamp(), a.status_code, bool(a.error)]
-        for a in d.attempt_ids.sorted("started_at")
-    ]
-    for d in deliveries
-]
-"""
+ATTEMPTS = FIXTURES / "outbox_attempts.py"
 
 
 def test_receiver_down_then_back(shared_gateway, figures):
