@@ -31,7 +31,7 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from context import WEBHOOKS_DB, Figure, Report, harness, run_alone
+from context import FIXTURES, WEBHOOKS_DB, Figure, Report, harness, run_alone
 
 DATABASES = [WEBHOOKS_DB]
 QUICK = {"deliveries": 1000, "events": 30, "outage_events": 10}
@@ -96,41 +96,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 # -- measurements ------------------------------------------------------------
 
-SETUP = """
-endpoint = env["integration.webhook.endpoint"].create({
-    "name": "bench receiver", "url": "http://127.0.0.1:%(port)d/ok",
-    "allow_private_network": True,
-})
-def automation(model, mode):
-    model = env["ir.model"]._get(model)
-    # Only on the records this benchmark creates (named after their model).
-    rule = env["base.automation"].create({
-        "name": "bench " + mode, "model_id": model.id, "trigger": "on_create",
-        "filter_domain": repr([("name", "=like", model.model + " %%")])})
-    action = env["ir.actions.server"].create({
-        "name": "bench " + mode, "base_automation_id": rule.id, "model_id": model.id,
-        "usage": "base_automation", "state": "webhook",
-        "webhook_url": "http://127.0.0.1:%(port)d/ok", "webhook_delivery_mode": mode,
-        "webhook_field_ids": [(6, 0, env["ir.model.fields"].search(
-            [("model", "=", model.model), ("name", "=", "name")]).ids)],
-    })
-    rule.action_server_ids = [(6, 0, action.ids)]
-automation("res.partner", "queued")
-automation("res.partner.category", "immediate")
-"""
+SETUP = FIXTURES / "outgoing_webhooks.py"
 
-BACKLOG = """
-env["integration.webhook.dispatcher"]._sync_crons(%(dispatchers)d)
-endpoint = env["integration.webhook.endpoint"].search([("name", "=", "bench receiver")])
-endpoint.url = "http://127.0.0.1:%(port)d%(path)s"
-payload = '{"_action": "bench(#0)", "_id": %%d, "_model": "res.partner", "n": %%d, ' \\
-          '"email": "someone@example.com", "city": "Namur", "street": "Rue de Fer 12"}'
-env["integration.webhook.delivery"].create([
-    {"endpoint_id": endpoint.id, "payload": payload %% (n, n)}
-    for n in range(%(count)d)
-])
-env["integration.webhook.dispatcher"]._wake()
-"""
+BACKLOG = FIXTURES / "outgoing_backlog.py"
 
 
 def throughput(bench, receiver, dispatchers, path, count):
@@ -139,7 +107,7 @@ def throughput(bench, receiver, dispatchers, path, count):
     receiver.reset()
     values = {"dispatchers": dispatchers, "count": count}
     port = receiver.server_address[1]
-    bench.run_script(WEBHOOKS_DB.name, BACKLOG % {**values, "port": port, "path": path})
+    bench.run_script(WEBHOOKS_DB.name, BACKLOG, dispatchers, port, path, count)
     deadline = time.monotonic() + 600
     while receiver.count < count and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -316,7 +284,7 @@ def add_arguments(parser):
 def prepare(bench, options):
     receiver = Receiver(harness.allocate_port())
     port = receiver.server_address[1]
-    bench.run_script(WEBHOOKS_DB.name, SETUP % {"port": port})
+    bench.run_script(WEBHOOKS_DB.name, SETUP, port)
     return {"receiver": receiver}
 
 

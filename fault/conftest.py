@@ -134,8 +134,10 @@ class Gateway:
         self.server.start()
         return self
 
-    def run(self, script, *args):
-        return self.odoo.run_script(self.db, script, *args)
+    def run(self, fixture, *args):
+        """Runs the fixture file ``fixture`` (in fault/fixtures/) against the
+        database; what its ``main(env, *args)`` returns."""
+        return self.odoo.run_script(self.db, fixture, *args)
 
     def sql(self, query, params=None):
         with (
