@@ -51,8 +51,8 @@ def add_arguments(parser):
 
 
 def prepare(bench, options):
-    receiver = harness.Receiver(delay=RECEIVER_DELAY)
-    bench.run_script(WEBHOOKS_DB.name, SETUP, receiver.url)
+    receiver = harness.new_receiver(delay=RECEIVER_DELAY)
+    bench.run_script(WEBHOOKS_DB.name, SETUP, receiver.url("/hook"))
     return receiver
 
 
@@ -73,7 +73,7 @@ def measure(bench, receiver, options):
         expected = WARMUP + options.calls
 
         def arrived():
-            refs = [hit.body for hit in receiver.hits()]
+            refs = [hit.body for hit in receiver.snapshot()]
             return {
                 mode: sum(f'"{mode}-'.encode() in body for body in refs)
                 for mode in ("queued", "immediate")

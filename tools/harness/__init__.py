@@ -12,7 +12,7 @@ records what it is sent. One module per concern:
 - ``odoo_env`` and ``odoo_server``: an Odoo configuration, the databases it
   installs and the ``odoo-bin`` processes it starts;
 - ``scripts`` (and ``run_fixture``): fixture files run against a database;
-- ``receiver``: the webhook receiver;
+- ``receiver``: the webhook receiver, the one of the addon's tests;
 - ``waiting``: waiting for a condition, percentiles.
 
 Everything is re-exported here: callers ``import harness``.
@@ -33,7 +33,7 @@ from .postgres import (
     pg_connection,
     pg_params,
 )
-from .receiver import Hit, Receiver
+from .receiver import Received, WebhookReceiver, new_receiver
 from .scripts import run_script
 from .waiting import percentile, wait_for
 
@@ -43,16 +43,17 @@ __all__ = [
     "PYTHON",
     "ROOT",
     "VENV",
-    "Hit",
     "OdooEnv",
     "OdooServer",
     "PrivatePostgres",
-    "Receiver",
+    "Received",
+    "WebhookReceiver",
     "allocate_port",
     "clone_database",
     "database_exists",
     "drop_database",
     "free_port",
+    "new_receiver",
     "odoo_tree",
     "percentile",
     "pg_bin",
