@@ -21,7 +21,9 @@ Usage::
 The benchmarks and the fault tests use this same receiver (through
 ``tools/harness``): ``delay`` seconds before every answer, ``stop()`` to
 close the port (senders get connection errors, as from a receiver that is
-down) and ``start()`` to open it again on the same port. A request cut off
+down) and ``start()`` to open it again on the same port, or ``outage`` set
+to a status that answers every request (none of them recorded), as a
+receiver in an outage does. A request cut off
 before its whole body arrived (a sender killed while sending) is not
 recorded: it is no delivery. The module imports nothing beyond the
 standard library, so that tools load it without Odoo.
@@ -79,12 +81,17 @@ class _Handler(BaseHTTPRequestHandler):
             client=self.client_address,
         )
         receiver = self.server.receiver
+        if receiver.outage:
+            self._send(receiver.outage, {}, b"outage")
+            return
         receiver._record(received)
         if receiver.delay:
             receiver._stopping.wait(receiver.delay)
         status, headers, answer = receiver._answer(self.path)
-        if status is None:
-            return
+        if status is not None:
+            self._send(status, headers, answer)
+
+    def _send(self, status, headers, answer):
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -143,6 +150,7 @@ class WebhookReceiver:
         self.requests = []
         self.scripts = collections.defaultdict(collections.deque)
         self.delay = delay  # seconds before every answer
+        self.outage = None  # a status answering every request, unrecorded
         self._changed = threading.Condition()
         self._stopping = threading.Event()
         self._server = self._bind(ports)
