@@ -132,7 +132,8 @@ class _Server(ThreadingHTTPServer):
         # A sender that gave up (timeout, process killed) closed the
         # connection before the answer: no error of the receiver's.
         if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
+            return super().handle_error(request, client_address)
+        return None
 
     def close_connections(self):
         with self.connections_lock:
