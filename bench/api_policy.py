@@ -18,7 +18,7 @@ import sys
 import time
 
 import requests
-from context import ADDON_DB, CORE_DB, Database, Figure, Report, run_alone
+from context import ADDON_DB, CORE_DB, FIXTURES, Database, Figure, Report, run_alone
 
 NO_GUARD_DB = Database("ig_bench_noguard", "addon")
 DATABASES = [ADDON_DB, NO_GUARD_DB, CORE_DB]
@@ -38,31 +38,7 @@ SEARCH = {
 
 # A key for the administrator and some partners; under a policy in the
 # addon's databases.
-SETUP_SCRIPT = """
-with_policy, partners = args
-env["res.partner"].create([
-    {"name": f"Company {i}", "is_company": True, "email": f"c{i}@example.com",
-     "city": "Brussels"} for i in range(partners)
-])
-admin = env.ref("base.user_admin")
-ApiKeys = env["res.users.apikeys"].with_user(admin)
-token = ApiKeys._generate(None, "bench policy", None)
-if with_policy:
-    policy = env["integration.api.policy"].create({
-        "name": "Bench read-only partners",
-        "read_only": True,
-        "allowed_networks": "127.0.0.0/8, ::1",
-        "rule_ids": [
-            (0, 0, {"model_pattern": "res.partner*, res.country*",
-                    "method_pattern": "search*, read, fields_get"}),
-            (0, 0, {"model_pattern": "*", "method_pattern": "unlink",
-                    "effect": "deny"}),
-        ],
-    })
-    key = ApiKeys.sudo().browse(ApiKeys._integration_key_id_of(token))
-    key.write({"integration_policy_id": policy.id})
-result = token
-"""
+SETUP_SCRIPT = FIXTURES / "api_policy_key.py"
 
 # Smaller counts for a quick check that the benchmark works (--quick).
 QUICK = {"calls": 100}

@@ -22,7 +22,7 @@ import statistics
 import sys
 import time
 
-from context import Database, Figure, Report, harness, run_alone
+from context import FIXTURES, Database, Figure, Report, harness, run_alone
 
 SMALL = Database("ig_bench_claim_small", "addon", served=False)
 LARGE = Database("ig_bench_claim_large", "addon", served=False)
@@ -34,14 +34,7 @@ QUICK = {"runs": 20, "large": 100_000}
 
 # A receiver nobody listens on: the claim is rolled back, nothing is sent.
 # The second endpoint is disabled, as after 5 days without an answer.
-SETUP = """
-Endpoint = env["integration.webhook.endpoint"]
-values = {"url": "http://127.0.0.1:9/hook", "allow_private_network": True}
-active = Endpoint.create({"name": "claim benchmark", **values})
-held = Endpoint.create({"name": "claim benchmark, disabled", **values})
-held.write({"disabled_at": held.create_date, "disabled_reason": "benchmark"})
-result = {"active": active.id, "held": held.id}
-"""
+SETUP = FIXTURES / "claim_endpoints.py"
 
 # Fills the outbox: deliveries due over the hour before %(before)s hours ago,
 # oldest first, each with a payload like a partner's webhook.
@@ -61,26 +54,7 @@ SELECT gen_random_uuid()::text, %(endpoint)s, 'res.partner', n,
 
 # Makes one real claim, captures its SELECTs (leases expired, then due
 # deliveries) with their parameters, and rolls it back.
-CAPTURE = """
-from odoo.tools import SQL
-cursor_class = type(env.cr)
-real_execute = cursor_class.execute
-captured = []
-
-def spy(self, query, params=None, log_exceptions=True):
-    if isinstance(query, SQL) and "SKIP LOCKED" in query.code:
-        captured.append(self._obj.mogrify(query.code, query.params).decode())
-    return real_execute(self, query, params, log_exceptions)
-
-env.cr.execute("SAVEPOINT claim")
-cursor_class.execute = spy
-try:
-    claimed = env["integration.webhook.dispatcher"]._claim_rows(args[0])
-finally:
-    cursor_class.execute = real_execute
-env.cr.execute("ROLLBACK TO SAVEPOINT claim")
-result = {"sql": captured, "claimed": len(claimed)}
-"""
+CAPTURE = FIXTURES / "claim_capture.py"
 
 
 def add_arguments(parser):

@@ -33,6 +33,9 @@ sys.path.append(str(ROOT))
 
 import harness  # the project's tools are not a package
 
+# The fixtures the benchmarks run against their databases (harness.run_script).
+FIXTURES = ROOT / "bench" / "fixtures"
+
 TEMPLATES = {
     "addon": ("ig_bench_template_addon", harness.ADDON),
     "core": ("ig_bench_template_core", "base_automation,rpc"),
@@ -178,8 +181,10 @@ class Bench:
                 )
             )
 
-    def run_script(self, db, script, *args, timeout=900):
-        return self.odoo.run_script(db, script, *args, timeout=timeout)
+    def run_script(self, db, fixture, *args, timeout=900):
+        """Runs the fixture file ``fixture`` (in bench/fixtures/) against
+        ``db``; what its ``main(env, *args)`` returns."""
+        return self.odoo.run_script(db, fixture, *args, timeout=timeout)
 
     def sql(self, db, query, params=None):
         """Runs one statement on ``db`` in autocommit; returns its rows (or
@@ -216,12 +221,7 @@ class Bench:
     def admin_token(self, db):
         """An API key of the administrator of ``db`` (made once)."""
         if db not in self._tokens:
-            self._tokens[db] = self.run_script(
-                db,
-                "admin = env.ref('base.user_admin')\n"
-                "result = env['res.users.apikeys'].with_user(admin)"
-                "._generate(None, 'bench admin', None)\n",
-            )
+            self._tokens[db] = self.run_script(db, FIXTURES / "admin_key.py")
         return self._tokens[db]
 
     def json2(self, db, token, model, method, body=None, session=None, timeout=60):

@@ -18,7 +18,15 @@ import statistics
 import sys
 
 import requests
-from context import Database, Figure, Report, interleaved, run_alone, timed_create
+from context import (
+    FIXTURES,
+    Database,
+    Figure,
+    Report,
+    interleaved,
+    run_alone,
+    timed_create,
+)
 
 FANOUT_DB = Database("ig_bench_fanout", "addon")
 DATABASES = [FANOUT_DB]
@@ -28,34 +36,7 @@ WARMUP = 30  # calls per variant before timing
 SUBSCRIBERS = 4  # endpoints subscribed besides the action's own
 VARIANTS = {"one": "event to its action's endpoint", "five": "event to 5 endpoints"}
 
-SETUP = """
-subscribers, = args
-model = env["ir.model"]._get("res.partner")
-fields = env["ir.model.fields"].search(
-    [("model", "=", "res.partner"), ("name", "in", ["name", "ref"])])
-for variant in ("one", "five"):
-    automation = env["base.automation"].create({
-        "name": "fan-out " + variant, "model_id": model.id, "trigger": "on_create",
-        "filter_domain": repr([("ref", "=like", variant + "-%")]),
-    })
-    action = env["ir.actions.server"].create({
-        "name": "fan-out " + variant, "base_automation_id": automation.id,
-        "model_id": model.id, "usage": "base_automation", "state": "webhook",
-        "webhook_url": "https://" + variant + ".receiver.invalid/events",
-        "webhook_field_ids": [(6, 0, fields.ids)],
-    })
-    endpoints = action.webhook_endpoint_id
-    if variant == "five":
-        endpoints |= env["integration.webhook.endpoint"].create([
-            {"name": f"subscriber {n}", "url": f"https://s{n}.receiver.invalid/events",
-             "payload_format": "standard" if n % 2 else "odoo",
-             "subscription_ids": [(0, 0, {
-                 "event_type_id": action.webhook_event_type_id.id})]}
-            for n in range(subscribers)
-        ])
-    # Disabled: their deliveries wait, nothing is dispatched while timing.
-    endpoints.write({"disabled_at": env.cr.now(), "disabled_reason": "benchmark"})
-"""
+SETUP = FIXTURES / "event_fanout_setup.py"
 
 
 def add_arguments(parser):
@@ -80,14 +61,7 @@ def measure(bench, _state, options):
             WARMUP,
             lambda name, n: _create(bench, session, token, name, n),
         )
-    counts = bench.run_script(
-        FANOUT_DB.name,
-        """
-result = {v: env["integration.webhook.delivery"].search_count(
-    [("payload", "like", '"' + v + '-')])
-    for v in ("one", "five")}
-""",
-    )
+    counts = bench.run_script(FANOUT_DB.name, FIXTURES / "event_fanout_counts.py")
     medians = {name: statistics.median(values) for name, values in timings.items()}
     ratio = medians["five"] / medians["one"]
     report = Report("Event fan-out: JSON/2 create of one partner")

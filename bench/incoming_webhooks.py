@@ -21,7 +21,7 @@ import time
 import uuid
 
 import requests
-from context import ADDON_DB, Figure, Report, run_alone
+from context import ADDON_DB, FIXTURES, Figure, Report, run_alone
 
 DATABASES = [ADDON_DB]
 GOAL = 1.05  # ratio of medians, validated / core
@@ -58,50 +58,7 @@ SCHEMA = {
         "note": {"type": "string"},
     },
 }
-SETUP = """
-import json
-from odoo.addons.integration_gateway.lib import standard_webhooks
-schema = args[0]
-partner = env["res.partner"].create({"name": "Bench", "ref": "BENCH-1"})
-model = env["ir.model"]._get("res.partner")
-secret = standard_webhooks.generate_secret()
-validator = env["integration.webhook.validator"].create({
-    "name": "Bench",
-    "signature_scheme": "standard_webhooks",
-    "secret": secret,
-    "json_schema": json.dumps(schema),
-    "max_body_bytes": 64 * 1024,
-    "allowed_content_types": "application/json",
-    "allowed_networks": "127.0.0.0/8, ::1",
-    "replay_protection": True,
-})
-validators = {"plain": False, "validated": validator.id}
-for name, values in (
-    ("signed", {"json_schema": False, "replay_protection": False}),
-    ("schema", {"replay_protection": False}),
-    ("replay", {"json_schema": False}),
-):
-    validators[name] = validator.copy({"name": name, "secret": secret, **values}).id
-uuids = {}
-for name, validator_id in validators.items():
-    automation = env["base.automation"].create({
-        "name": "Bench " + name,
-        "model_id": model.id,
-        "trigger": "on_webhook",
-        "record_getter": "model.search([('ref', '=', payload['ref'])], limit=1)",
-        "webhook_validator_id": validator_id,
-    })
-    automation.action_server_ids = env["ir.actions.server"].create({
-        "name": "Count",
-        "model_id": model.id,
-        "base_automation_id": automation.id,
-        "usage": "base_automation",
-        "state": "code",
-        "code": "record.write({'color': record.color + 1})",
-    })
-    uuids[name] = automation.webhook_uuid
-result = {"uuids": uuids, "secret": secret}
-"""
+SETUP = FIXTURES / "incoming_validators.py"
 
 # Smaller counts for a quick check that the benchmark works (--quick).
 QUICK = {"calls": 100}

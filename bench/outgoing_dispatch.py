@@ -26,12 +26,10 @@ other benchmark on one server.
 import json
 import statistics
 import sys
-import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from context import WEBHOOKS_DB, Figure, Report, harness, run_alone
+from context import FIXTURES, WEBHOOKS_DB, Figure, Report, harness, run_alone
 
 DATABASES = [WEBHOOKS_DB]
 QUICK = {"deliveries": 1000, "events": 30, "outage_events": 10}
@@ -42,117 +40,51 @@ GOAL_DELAY = 2.0  # seconds, p95 of the first-attempt delay
 
 # -- the receiver -----------------------------------------------------------
 
-
-class Receiver(ThreadingHTTPServer):
-    """Answers 200 to every POST and notes when each event arrived; while
-    ``down``, answers 503 and notes nothing, like a receiver in an outage."""
-
-    daemon_threads = True
-    request_queue_size = 128
-
-    def __init__(self, port):
-        super().__init__(("127.0.0.1", port), _Handler)
-        self.lock = threading.Lock()
-        self.arrivals = {}  # event key -> time.time() of arrival
-        self.count = 0
-        self.down = False
-
-    def reset(self):
-        with self.lock:
-            self.arrivals.clear()
-            self.count = 0
+# Where the deliveries of each throughput run go on the receiver.
+PATHS = {"/ok": "/ok", "/slow": f"/slow/{SLOW_ANSWER}"}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: without this, Nagle's
-    # algorithm holds the body until the client's delayed ACK (40 ms).
-    disable_nagle_algorithm = True
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        now = time.time()
-        if self.path == "/slow":
-            time.sleep(SLOW_ANSWER)
-        if self.server.down:
-            self.send_response(503)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"no")
-            return
-        payload = json.loads(body)
-        key = payload.get("name") or payload.get("n")
-        with self.server.lock:
-            self.server.arrivals.setdefault(key, now)
-            self.server.count += 1
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, format, *args):
-        pass
+def arrivals(receiver):
+    """{event key: time.time() of its first arrival} from what the receiver
+    (harness.new_receiver) recorded; answered 503 while in ``outage``, it
+    records nothing."""
+    first = {}
+    for request in receiver.snapshot():
+        payload = json.loads(request.body)
+        first.setdefault(payload.get("name") or payload.get("n"), request.at)
+    return first
 
 
 # -- measurements ------------------------------------------------------------
 
-SETUP = """
-endpoint = env["integration.webhook.endpoint"].create({
-    "name": "bench receiver", "url": "http://127.0.0.1:%(port)d/ok",
-    "allow_private_network": True,
-})
-def automation(model, mode):
-    model = env["ir.model"]._get(model)
-    # Only on the records this benchmark creates (named after their model).
-    rule = env["base.automation"].create({
-        "name": "bench " + mode, "model_id": model.id, "trigger": "on_create",
-        "filter_domain": repr([("name", "=like", model.model + " %%")])})
-    action = env["ir.actions.server"].create({
-        "name": "bench " + mode, "base_automation_id": rule.id, "model_id": model.id,
-        "usage": "base_automation", "state": "webhook",
-        "webhook_url": "http://127.0.0.1:%(port)d/ok", "webhook_delivery_mode": mode,
-        "webhook_field_ids": [(6, 0, env["ir.model.fields"].search(
-            [("model", "=", model.model), ("name", "=", "name")]).ids)],
-    })
-    rule.action_server_ids = [(6, 0, action.ids)]
-automation("res.partner", "queued")
-automation("res.partner.category", "immediate")
-"""
+SETUP = FIXTURES / "outgoing_webhooks.py"
 
-BACKLOG = """
-env["integration.webhook.dispatcher"]._sync_crons(%(dispatchers)d)
-endpoint = env["integration.webhook.endpoint"].search([("name", "=", "bench receiver")])
-endpoint.url = "http://127.0.0.1:%(port)d%(path)s"
-payload = '{"_action": "bench(#0)", "_id": %%d, "_model": "res.partner", "n": %%d, ' \\
-          '"email": "someone@example.com", "city": "Namur", "street": "Rue de Fer 12"}'
-env["integration.webhook.delivery"].create([
-    {"endpoint_id": endpoint.id, "payload": payload %% (n, n)}
-    for n in range(%(count)d)
-])
-env["integration.webhook.dispatcher"]._wake()
-"""
+BACKLOG = FIXTURES / "outgoing_backlog.py"
 
 
 def throughput(bench, receiver, dispatchers, path, count):
     """Queues ``count`` deliveries to ``path`` of the receiver while the
     server runs, and measures from the first arrival to the last."""
-    receiver.reset()
+    receiver.clear()
     values = {"dispatchers": dispatchers, "count": count}
-    port = receiver.server_address[1]
-    bench.run_script(WEBHOOKS_DB.name, BACKLOG % {**values, "port": port, "path": path})
+    bench.run_script(
+        WEBHOOKS_DB.name, BACKLOG, dispatchers, receiver.port, PATHS[path], count
+    )
     deadline = time.monotonic() + 600
-    while receiver.count < count and time.monotonic() < deadline:
+    while len(receiver.requests) < count and time.monotonic() < deadline:
         time.sleep(0.05)
-    if receiver.count < count:
-        raise RuntimeError(f"only {receiver.count} of {count} deliveries arrived")
-    times = sorted(receiver.arrivals.values())
+    received = len(receiver.requests)
+    if received < count:
+        raise RuntimeError(f"only {received} of {count} deliveries arrived")
+    first = arrivals(receiver)
+    times = sorted(first.values())
     rate = (count - 1) / (times[-1] - times[0])
     return {
         **values,
         "path": path,
         "rate": rate,
         "per_dispatcher": rate / dispatchers,
-        "duplicates": receiver.count - len(receiver.arrivals),
+        "duplicates": len(receiver.requests) - len(first),
     }
 
 
@@ -182,16 +114,13 @@ def create_records(bench, key, model, events):
 def first_attempt_delays(bench, receiver, key, model, events):
     """Creates ``events`` records through JSON/2, one at a time; returns the
     delay of each record's webhook, from request to arrival (seconds)."""
-    receiver.reset()
+    receiver.clear()
     sent = create_records(bench, key, model, events)
     deadline = time.monotonic() + 120
-    while len(receiver.arrivals) < events and time.monotonic() < deadline:
+    while len(arrivals(receiver)) < events and time.monotonic() < deadline:
         time.sleep(0.05)
-    return [
-        receiver.arrivals[name] - at
-        for name, at in sent.items()
-        if name in receiver.arrivals
-    ]
+    first = arrivals(receiver)
+    return [first[name] - at for name, at in sent.items() if name in first]
 
 
 def outage(bench, receiver, key, events):
@@ -199,25 +128,26 @@ def outage(bench, receiver, key, events):
     immediate webhooks) while the receiver answers 503, then brings it back.
     Returns how many of each arrived, and how long after the receiver came
     back the last queued one did."""
-    receiver.reset()
-    receiver.down = True
+    receiver.clear()
+    receiver.outage = 503
     queued = create_records(bench, key, "res.partner", events)
     immediate = create_records(bench, key, "res.partner.category", events)
     time.sleep(1)
-    receiver.down = False
+    receiver.outage = None
     back = time.time()
     # Retries are due 5 s later; a dispatcher cron waits for them.
     deadline = time.monotonic() + 150
     while (
-        sum(name in receiver.arrivals for name in queued) < events
+        sum(name in arrivals(receiver) for name in queued) < events
         and time.monotonic() < deadline
     ):
         time.sleep(0.2)
     time.sleep(2)  # immediate webhooks are never retried: nothing more comes
-    arrived = [receiver.arrivals[name] for name in queued if name in receiver.arrivals]
+    first = arrivals(receiver)
+    arrived = [first[name] for name in queued if name in first]
     return {
         "queued": len(arrived),
-        "immediate": sum(name in receiver.arrivals for name in immediate),
+        "immediate": sum(name in first for name in immediate),
         "recovered_in": max(arrived) - back if arrived else None,
     }
 
@@ -314,15 +244,14 @@ def add_arguments(parser):
 
 
 def prepare(bench, options):
-    receiver = Receiver(harness.allocate_port())
-    port = receiver.server_address[1]
-    bench.run_script(WEBHOOKS_DB.name, SETUP % {"port": port})
+    receiver = harness.new_receiver()
+    bench.run_script(WEBHOOKS_DB.name, SETUP, receiver.port)
     return {"receiver": receiver}
 
 
 def measure(bench, state, args):
     receiver = state["receiver"]
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    receiver.start()
     key = bench.admin_token(WEBHOOKS_DB.name)
     try:
         results = []
@@ -338,8 +267,7 @@ def measure(bench, state, args):
         )
         lost = outage(bench, receiver, key, args.outage_events)
     finally:
-        receiver.shutdown()
-        receiver.server_close()
+        receiver.stop()
     return report(args, results, queued, immediate, lost)
 
 

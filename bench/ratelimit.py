@@ -32,7 +32,7 @@ import types
 
 import psycopg2
 import redis
-from context import ADDON_DB, Figure, Report, harness, run_alone
+from context import ADDON_DB, FIXTURES, Figure, Report, harness, run_alone
 
 DATABASES = [ADDON_DB]
 # The limiter says how long each decision took in its debug log.
@@ -59,31 +59,7 @@ LABELS = {
     "redis-4": "100/min, Redis",
 }
 
-SETUP = f"""
-import datetime
-user = env["res.users"].create({{
-    "name": "Bench API", "login": "bench_api",
-    "group_ids": [(6, 0, [env.ref("base.group_user").id,
-                          env.ref("base.group_partner_manager").id])],
-}})
-policy = env["integration.api.policy"].create({{
-    "name": "Bench rate limit", "rate_limit": "{LIMIT}",
-    "rule_ids": [(0, 0, {{"model_pattern": "res.partner", "method_pattern": "*"}})],
-}})
-expiry = datetime.datetime.now() + datetime.timedelta(days=1)
-Keys = env["res.users.apikeys"].with_user(user)
-tokens = {{}}
-for name in ("postgres", "redis", "free", "postgres-4", "redis-4"):
-    token = Keys._generate(None, name, expiry)
-    key = Keys.sudo().browse(Keys._integration_key_id_of(token))
-    if name != "free":
-        key.integration_policy_id = policy
-    tokens[name] = [token, key.id]
-result = {{
-    "tokens": tokens,
-    "uuid": env["ir.config_parameter"].get_param("database.uuid"),
-}}
-"""
+SETUP = FIXTURES / "ratelimit_keys.py"
 
 # Smaller counts for a quick check that the benchmark works (--quick).
 QUICK = {"calls": 300}
@@ -96,7 +72,7 @@ def add_arguments(parser):
 
 def prepare(bench, options):
     bench.server_args.extend(SERVER_ARGS)
-    return bench.run_script(ADDON_DB.name, SETUP)
+    return bench.run_script(ADDON_DB.name, SETUP, LIMIT)
 
 
 def measure(bench, setup, options):

@@ -21,6 +21,7 @@ import sys
 
 import requests
 from context import (
+    FIXTURES,
     WEBHOOKS_DB,
     Figure,
     Report,
@@ -42,35 +43,7 @@ VARIANTS = {
     "immediate": "Odoo's immediate webhook, 50 ms receiver",
 }
 
-SETUP = """
-url, = args
-env["integration.webhook.endpoint"].create({
-    "name": "overhead receiver", "url": url, "allow_private_network": True,
-})
-model = env["ir.model"]._get("res.partner")
-fields = env["ir.model.fields"].search(
-    [("model", "=", "res.partner"), ("name", "in", ["name", "ref"])])
-for mode in ("queued", "immediate"):
-    automation = env["base.automation"].create({
-        "name": "overhead " + mode, "model_id": model.id, "trigger": "on_create",
-        "filter_domain": repr([("ref", "=like", mode + "-%")]),
-    })
-    automation.action_server_ids = env["ir.actions.server"].create({
-        "name": "overhead " + mode, "base_automation_id": automation.id,
-        "model_id": model.id, "usage": "base_automation", "state": "webhook",
-        "webhook_url": url, "webhook_delivery_mode": mode,
-        "webhook_field_ids": [(6, 0, fields.ids)],
-    })
-# What any automation costs in Odoo, webhook or not.
-automation = env["base.automation"].create({
-    "name": "overhead noop", "model_id": model.id, "trigger": "on_create",
-    "filter_domain": repr([("ref", "=like", "noop-%")]),
-})
-automation.action_server_ids = env["ir.actions.server"].create({
-    "name": "overhead noop", "base_automation_id": automation.id,
-    "model_id": model.id, "usage": "base_automation", "state": "code", "code": "pass",
-})
-"""
+SETUP = FIXTURES / "webhook_overhead_setup.py"
 
 
 def add_arguments(parser):
@@ -78,8 +51,8 @@ def add_arguments(parser):
 
 
 def prepare(bench, options):
-    receiver = harness.Receiver(delay=RECEIVER_DELAY)
-    bench.run_script(WEBHOOKS_DB.name, SETUP, receiver.url)
+    receiver = harness.new_receiver(delay=RECEIVER_DELAY)
+    bench.run_script(WEBHOOKS_DB.name, SETUP, receiver.url("/hook"))
     return receiver
 
 
@@ -100,7 +73,7 @@ def measure(bench, receiver, options):
         expected = WARMUP + options.calls
 
         def arrived():
-            refs = [hit.body for hit in receiver.hits()]
+            refs = [hit.body for hit in receiver.snapshot()]
             return {
                 mode: sum(f'"{mode}-'.encode() in body for body in refs)
                 for mode in ("queued", "immediate")

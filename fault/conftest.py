@@ -48,6 +48,8 @@ SCALE = os.environ.get("IG_FAULT_SCALE", "full")
 if SCALE not in SIZES:
     raise pytest.UsageError(f"IG_FAULT_SCALE must be one of {', '.join(SIZES)}")
 SIZE = SIZES[SCALE]
+# The fixtures run against the databases (see harness.run_script).
+FIXTURES = ROOT / "fault" / "fixtures"
 WORKERS = 4
 CRON_WORKERS = 2
 
@@ -132,8 +134,10 @@ class Gateway:
         self.server.start()
         return self
 
-    def run(self, script, *args):
-        return self.odoo.run_script(self.db, script, *args)
+    def run(self, fixture, *args):
+        """Runs the fixture file ``fixture`` (in fault/fixtures/) against the
+        database; what its ``main(env, *args)`` returns."""
+        return self.odoo.run_script(self.db, fixture, *args)
 
     def sql(self, query, params=None):
         with (

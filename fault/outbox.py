@@ -3,6 +3,10 @@ creation pointing at a receiver, events made in one transaction, and the
 check that every event arrived with its own webhook-id."""
 
 import json
+from pathlib import Path
+
+# The fixtures run against the database (see harness.run_script).
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # The dispatcher's lease, shortened so that the deliveries a killed server
 # left in sending go out again within seconds, not minutes; the endpoint's
@@ -10,50 +14,13 @@ import json
 LEASE = 20  # seconds
 TIMEOUT = 2  # seconds, the endpoint's
 
-SETUP = """
-url, ref_prefix, lease, timeout, schedule = args
-env["ir.config_parameter"].set_param("integration_gateway.dispatch_lease", lease)
-model = env["ir.model"]._get("res.partner")
-endpoint = env["integration.webhook.endpoint"].create({
-    "name": "Fault receiver " + ref_prefix, "url": url,
-    "allow_private_network": True, "timeout": timeout,
-    **({"retry_schedule": schedule} if schedule else {}),
-})
-automation = env["base.automation"].create({
-    "name": "Fault webhook " + ref_prefix, "model_id": model.id,
-    "trigger": "on_create",
-    "filter_domain": repr([("ref", "=like", ref_prefix + "-%")]),
-})
-action = env["ir.actions.server"].create({
-    "name": "Notify " + ref_prefix, "model_id": model.id,
-    "base_automation_id": automation.id, "usage": "base_automation",
-    "state": "webhook", "webhook_url": url, "webhook_delivery_mode": "queued",
-    "webhook_field_ids": [(6, 0, env["ir.model.fields"].search(
-        [("model", "=", "res.partner"), ("name", "in", ["name", "ref"])]).ids)],
-})
-automation.action_server_ids = [(6, 0, action.ids)]
-assert action.webhook_endpoint_id == endpoint, "the action uses the endpoint"
-result = endpoint.id
-"""
+SETUP = FIXTURES / "outbox_endpoint.py"
 
 # Creates partners in one transaction: one queued delivery each, written
 # with them and woken at commit. Returns {partner id: webhook-id}.
-EVENTS = """
-ref_prefix, count, endpoint_id = args
-partners = env["res.partner"].create([
-    {"name": f"Event {n}", "ref": f"{ref_prefix}-{n}"} for n in range(count)
-])
-deliveries = env["integration.webhook.delivery"].search(
-    [("endpoint_id", "=", endpoint_id), ("res_id", "in", partners.ids)])
-assert len(deliveries) == count, len(deliveries)
-result = {str(d.res_id): d.uuid for d in deliveries}
-"""
+EVENTS = FIXTURES / "outbox_events.py"
 
-STATES = """
-rows = env["integration.webhook.delivery"]._read_group(
-    [("endpoint_id", "=", args[0])], ["state"], ["__count"])
-result = dict(rows)
-"""
+STATES = FIXTURES / "outbox_states.py"
 
 
 def check_every_event_arrived_once_or_more(hits, events):

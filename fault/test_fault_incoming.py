@@ -17,7 +17,7 @@ import time
 import uuid
 
 import pytest
-from conftest import SIZE
+from conftest import FIXTURES, SIZE
 
 from lib import standard_webhooks as sw  # on the path through conftest
 
@@ -36,48 +36,9 @@ SCHEMA = {
     },
 }
 
-SETUP = """
-import json
-from odoo.addons.integration_gateway.lib import standard_webhooks
-schema, tolerance, max_body = args
-env["res.partner"].create({"name": "Fault target", "ref": "FAULT-1"})
-model = env["ir.model"]._get("res.partner")
-secret = standard_webhooks.generate_secret()
-validator = env["integration.webhook.validator"].create({
-    "name": "Fault validator",
-    "signature_scheme": "standard_webhooks",
-    "secret": secret,
-    "timestamp_tolerance": tolerance,
-    "json_schema": json.dumps(schema),
-    "max_body_bytes": max_body,
-    "allowed_content_types": "application/json",
-    "replay_protection": True,
-})
-automation = env["base.automation"].create({
-    "name": "Fault: count runs",
-    "model_id": model.id,
-    "trigger": "on_webhook",
-    "record_getter": "model.search([('ref', '=', payload['ref'])], limit=1)",
-    "webhook_validator_id": validator.id,
-})
-automation.action_server_ids = env["ir.actions.server"].create({
-    "name": "Count a run",
-    "model_id": model.id,
-    "base_automation_id": automation.id,
-    "usage": "base_automation",
-    "state": "code",
-    "code": "env['res.partner.category'].create({'name': 'fault run'})",
-})
-result = {"uuid": automation.webhook_uuid, "secret": secret,
-          "validator": validator.id}
-"""
+SETUP = FIXTURES / "incoming_validator.py"
 
-COUNTS = """
-runs = env["res.partner.category"].search_count([("name", "=", "fault run")])
-rejections = env["integration.webhook.rejection"]._read_group(
-    [("validator_ref", "=", args[0])], ["reason"], ["count:sum"])
-result = {"runs": runs, "rejections": dict(rejections)}
-"""
+COUNTS = FIXTURES / "incoming_counts.py"
 
 
 class Sender:

@@ -25,20 +25,20 @@ KILL_AT = 0.25  # share of the events received when the server is killed
 def test_kill_9_mid_dispatch_loses_nothing(gateway_factory, figures):
     count = SIZE["kill_events"]
     gateway = gateway_factory("kill", workers=2, cron_workers=2)
-    with harness.Receiver(delay=ANSWER_DELAY) as receiver:
-        endpoint = gateway.run(SETUP, receiver.url, "KILL", LEASE, TIMEOUT, "")
+    with harness.new_receiver(delay=ANSWER_DELAY) as receiver:
+        endpoint = gateway.run(SETUP, receiver.url("/hook"), "KILL", LEASE, TIMEOUT, "")
         gateway.start()
         events = gateway.run(EVENTS, "KILL", count, endpoint)
 
         harness.wait_for(
-            lambda: len(receiver.hits()) >= count * KILL_AT,
+            lambda: len(receiver.snapshot()) >= count * KILL_AT,
             timeout=120,
             interval=0.01,
             what=f"{count * KILL_AT:.0f} deliveries",
         )
         gateway.server.kill()
         killed_at = time.monotonic()
-        before = len(receiver.hits())
+        before = len(receiver.snapshot())
         states = gateway.run(STATES, endpoint)
         # Killed in the middle: some delivered, some claimed and in flight,
         # some not claimed yet.
@@ -48,7 +48,9 @@ def test_kill_9_mid_dispatch_loses_nothing(gateway_factory, figures):
 
         gateway.start()
         harness.wait_for(
-            lambda: {hit.webhook_id for hit in receiver.hits()} >= set(events.values()),
+            lambda: (
+                {hit.webhook_id for hit in receiver.snapshot()} >= set(events.values())
+            ),
             timeout=LEASE + 120,
             what=f"all {count} events delivered after the restart",
         )
@@ -65,7 +67,7 @@ def test_kill_9_mid_dispatch_loses_nothing(gateway_factory, figures):
             ),
         )
         settled = time.monotonic() - killed_at
-        hits = receiver.hits()
+        hits = receiver.snapshot()
 
     twice = check_every_event_arrived_once_or_more(hits, events)
     figures.append(

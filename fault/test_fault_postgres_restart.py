@@ -53,26 +53,26 @@ def test_postgres_restart_mid_dispatch(private_postgres, template, figures):
     with harness.OdooEnv(prefix="ig_faults_pg_", pg=private_postgres.params) as odoo:
         gateway = Gateway(odoo, name, workers=2, cron_workers=2)
         try:
-            with harness.Receiver(delay=ANSWER_DELAY) as receiver:
+            with harness.new_receiver(delay=ANSWER_DELAY) as receiver:
                 endpoint = gateway.run(
-                    SETUP, receiver.url, "RESTART", LEASE, TIMEOUT, ""
+                    SETUP, receiver.url("/hook"), "RESTART", LEASE, TIMEOUT, ""
                 )
                 gateway.start()
                 events = gateway.run(EVENTS, "RESTART", count, endpoint)
                 harness.wait_for(
-                    lambda: len(receiver.hits()) >= count * RESTART_AT,
+                    lambda: len(receiver.snapshot()) >= count * RESTART_AT,
                     timeout=120,
                     interval=0.01,
                     what=f"{count * RESTART_AT:.0f} deliveries",
                 )
-                before = len(receiver.hits())
+                before = len(receiver.snapshot())
                 restarted_at = time.monotonic()
                 private_postgres.restart(mode="fast")
                 assert before < count, "the dispatch was over before the restart"
                 # Nothing is done for Odoo: its workers reconnect by themselves.
                 harness.wait_for(
                     lambda: (
-                        {hit.webhook_id for hit in receiver.hits()}
+                        {hit.webhook_id for hit in receiver.snapshot()}
                         >= set(events.values())
                     ),
                     timeout=LEASE + 120,
@@ -92,7 +92,7 @@ def test_postgres_restart_mid_dispatch(private_postgres, template, figures):
                     ),
                 )
                 settled = time.monotonic() - restarted_at
-                hits = receiver.hits()
+                hits = receiver.snapshot()
             assert gateway.server.process.poll() is None, "the server kept running"
         finally:
             if gateway.server is not None:

@@ -9,7 +9,7 @@ import math
 import time
 
 import pytest
-from conftest import SIZE, WORKERS
+from conftest import FIXTURES, SIZE, WORKERS
 
 pytestmark = pytest.mark.fault
 
@@ -23,23 +23,7 @@ HEADERS = (
     "X-RateLimit-Reset",
 )
 
-SETUP = f"""
-import datetime
-user = env["res.users"].create({{
-    "name": "Fault API", "login": "fault_api",
-    "group_ids": [(6, 0, [env.ref("base.group_user").id,
-                          env.ref("base.group_partner_manager").id])],
-}})
-policy = env["integration.api.policy"].create({{
-    "name": "Fault rate limit", "rate_limit": "{LIMIT}/minute",
-    "rule_ids": [(0, 0, {{"model_pattern": "res.partner", "method_pattern": "*"}})],
-}})
-expiry = datetime.datetime.now() + datetime.timedelta(days=1)
-Keys = env["res.users.apikeys"].with_user(user)
-limited = Keys._generate(None, "limited", expiry)
-Keys.sudo().browse(Keys._integration_key_id_of(limited)).integration_policy_id = policy
-result = {{"limited": limited, "free": Keys._generate(None, "free", expiry)}}
-"""
+SETUP = FIXTURES / "rate_limit_keys.py"
 
 
 def _call(port, db, token):
@@ -69,7 +53,7 @@ def _call(port, db, token):
 def test_limit_holds_across_four_workers(shared_gateway, figures):
     gateway = shared_gateway
     assert gateway.workers == WORKERS
-    tokens = gateway.run(SETUP)
+    tokens = gateway.run(SETUP, LIMIT)
     port = gateway.server.port
     mark = gateway.log_mark()
     with concurrent.futures.ThreadPoolExecutor(IN_FLIGHT) as pool:

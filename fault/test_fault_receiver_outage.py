@@ -7,7 +7,13 @@ import time
 import harness
 import pytest
 from conftest import SIZE
-from outbox import EVENTS, SETUP, STATES, check_every_event_arrived_once_or_more
+from outbox import (
+    EVENTS,
+    FIXTURES,
+    SETUP,
+    STATES,
+    check_every_event_arrived_once_or_more,
+)
 
 pytestmark = pytest.mark.fault
 
@@ -22,25 +28,14 @@ OUTAGE = 14  # seconds the receiver is down
 
 # Each delivery's attempts: (Unix time, status, error?), in order. Odoo
 # stores naive UTC datetimes.
-ATTEMPTS = """
-from datetime import UTC
-deliveries = env["integration.webhook.delivery"].search(
-    [("endpoint_id", "=", args[0])])
-result = [
-    [
-        [a.started_at.replace(tzinfo=UTC).timestamp(), a.status_code, bool(a.error)]
-        for a in d.attempt_ids.sorted("started_at")
-    ]
-    for d in deliveries
-]
-"""
+ATTEMPTS = FIXTURES / "outbox_attempts.py"
 
 
 def test_receiver_down_then_back(shared_gateway, figures):
     gateway = shared_gateway
     count = SIZE["outage_events"]
-    receiver = harness.Receiver()  # not listening yet: connections refused
-    endpoint = gateway.run(SETUP, receiver.url, "OUTAGE", 20, 2, SCHEDULE)
+    receiver = harness.new_receiver()  # not listening yet: connections refused
+    endpoint = gateway.run(SETUP, receiver.url("/hook"), "OUTAGE", 20, 2, SCHEDULE)
     events = gateway.run(EVENTS, "OUTAGE", count, endpoint)
     committed = down_since = time.time()  # the events were committed before
     time.sleep(OUTAGE)
@@ -48,7 +43,7 @@ def test_receiver_down_then_back(shared_gateway, figures):
     back_at = time.time()
     try:
         harness.wait_for(
-            lambda: len({hit.webhook_id for hit in receiver.hits()}) >= count,
+            lambda: len({hit.webhook_id for hit in receiver.snapshot()}) >= count,
             timeout=max(STEPS) * (1 + JITTER) + LATE + 30,
             what=f"all {count} events delivered once the receiver is back",
             detail=lambda: (
@@ -67,7 +62,7 @@ def test_receiver_down_then_back(shared_gateway, figures):
         )
     finally:
         receiver.stop()
-    twice = check_every_event_arrived_once_or_more(receiver.hits(), events)
+    twice = check_every_event_arrived_once_or_more(receiver.snapshot(), events)
     assert twice == 0
 
     deliveries = gateway.run(ATTEMPTS, endpoint)

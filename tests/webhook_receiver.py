@@ -17,12 +17,23 @@ Usage::
         ...
         receiver.wait_for(1)
         receiver.requests[0].headers["webhook-id"]
+
+The benchmarks and the fault tests use this same receiver (through
+``tools/harness``): ``delay`` seconds before every answer, ``stop()`` to
+close the port (senders get connection errors, as from a receiver that is
+down) and ``start()`` to open it again on the same port, or ``outage`` set
+to a status that answers every request (none of them recorded), as a
+receiver in an outage does. A request cut off
+before its whole body arrived (a sender killed while sending) is not
+recorded: it is no delivery. The module imports nothing beyond the
+standard library, so that tools load it without Odoo.
 """
 
 import collections
 import contextlib
 import errno
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -43,6 +54,11 @@ class Received:
     at: float  # time.time() when it arrived
     client: tuple  # (address, port) of the connection it came on
 
+    @property
+    def webhook_id(self):
+        """The ``webhook-id`` header (Standard Webhooks), None without it."""
+        return self.headers.get("webhook-id")
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -53,6 +69,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
+        if len(body) < length:
+            # The sender died or hung up while sending: not a delivery.
+            self.close_connection = True
+            return
         received = Received(
             path=self.path,
             headers={k.lower(): v for k, v in self.headers.items()},
@@ -60,10 +80,18 @@ class _Handler(BaseHTTPRequestHandler):
             at=time.time(),
             client=self.client_address,
         )
-        self.server.receiver._record(received)
-        status, headers, answer = self.server.receiver._answer(self.path)
-        if status is None:
+        receiver = self.server.receiver
+        if receiver.outage:
+            self._send(receiver.outage, {}, b"outage")
             return
+        receiver._record(received)
+        if receiver.delay:
+            receiver._stopping.wait(receiver.delay)
+        status, headers, answer = receiver._answer(self.path)
+        if status is not None:
+            self._send(status, headers, answer)
+
+    def _send(self, status, headers, answer):
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -82,7 +110,8 @@ class _Server(ThreadingHTTPServer):
     ones too: a pooled client must not keep talking to a stopped receiver."""
 
     daemon_threads = True
-    request_queue_size = 64  # dispatchers open many connections at once
+    allow_reuse_address = True  # started again on its port after a stop
+    request_queue_size = 256  # dispatchers open many connections at once
 
     def __init__(self, *args, **kwargs):
         self.connections = set()
@@ -99,6 +128,13 @@ class _Server(ThreadingHTTPServer):
             self.connections.discard(request)
         return super().shutdown_request(request)
 
+    def handle_error(self, request, client_address):
+        # A sender that gave up (timeout, process killed) closed the
+        # connection before the answer: no error of the receiver's.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            return super().handle_error(request, client_address)
+        return None
+
     def close_connections(self):
         with self.connections_lock:
             connections, self.connections = self.connections, set()
@@ -111,16 +147,16 @@ class _Server(ThreadingHTTPServer):
 class WebhookReceiver:
     """A threaded HTTP server recording what it receives; see the module doc."""
 
-    def __init__(self, ports=PORTS):
+    def __init__(self, ports=PORTS, *, delay=0.0):
         self.requests = []
         self.scripts = collections.defaultdict(collections.deque)
+        self.delay = delay  # seconds before every answer
+        self.outage = None  # a status answering every request, unrecorded
         self._changed = threading.Condition()
         self._stopping = threading.Event()
         self._server = self._bind(ports)
-        self._server.receiver = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="webhook-receiver", daemon=True
-        )
+        self._port = self._server.server_address[1]
+        self._thread = None
 
     @staticmethod
     def _bind(ports):
@@ -134,21 +170,37 @@ class WebhookReceiver:
 
     @property
     def port(self):
-        return self._server.server_address[1]
+        return self._port
 
     def url(self, path="/ok", host="127.0.0.1"):
         return f"http://{host}:{self.port}{path}"
 
     def start(self):
+        """Serves; after ``stop()``, on the same port again."""
+        if self._server is None:
+            self._stopping.clear()
+            self._server = self._bind([self._port])
+        self._server.receiver = self
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="webhook-receiver", daemon=True
+        )
         self._thread.start()
         return self
 
     def stop(self):
+        """Closes the port and the open connections: senders get connection
+        errors until ``start()``."""
+        if self._server is None:
+            return
         self._stopping.set()
-        self._server.shutdown()
+        if self._thread is not None:
+            # Waits for serve_forever, which never ran without a thread.
+            self._server.shutdown()
         self._server.server_close()
         self._server.close_connections()
-        self._thread.join(5)
+        if self._thread is not None:
+            self._thread.join(5)
+        self._server = self._thread = None
 
     def __enter__(self):
         return self.start()
@@ -159,6 +211,11 @@ class WebhookReceiver:
     def clear(self):
         with self._changed:
             self.requests.clear()
+
+    def snapshot(self):
+        """The requests received so far (a copy: more may be arriving)."""
+        with self._changed:
+            return list(self.requests)
 
     def wait_for(self, count, timeout=10):
         """Waits until ``count`` requests arrived; returns them all."""
