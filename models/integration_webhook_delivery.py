@@ -232,7 +232,7 @@ class IntegrationWebhookDelivery(models.Model):
                 "state": "sending",
             }
         )
-        message = endpoint.sudo()._message_maker()(delivery.uuid, payload)
+        message = endpoint.sudo()._outbox_settings().message(delivery.uuid, payload)
         result = self.env["integration.webhook.dispatcher"]._sender().send(message)
         step = outbox_delivery.test_event(result)
         attempt = outbox_delivery.attempt_row(result, step)

@@ -386,12 +386,6 @@ class IntegrationWebhookEndpoint(models.Model):
             rate=self.max_per_second,
         )
 
-    def _message_maker(self):
-        """Returns ``make(msg_id, payload, not_before=0.0)``, building the HTTP
-        request of a delivery to this endpoint (signed when sent); the
-        endpoint's settings are read once."""
-        return self._outbox_settings().message
-
     def _resume_deliveries(self):
         """Makes the deliveries waiting on these endpoints due now."""
         deliveries = self.env["integration.webhook.delivery"].sudo()
