@@ -8,11 +8,13 @@ tests (``tests/lib/``).
 
 Code map (capability: core here → its adapters):
 
-* outgoing webhooks: ``outbox/`` (delivery states, endpoint settings and
-  health, pacing, retry schedule, the HTTP sender) →
-  ``models/integration_webhook_dispatcher*.py`` (cron loop, claim, store),
-  ``integration_webhook_endpoint.py``, ``integration_webhook_delivery.py``,
-  ``ir_cron.py`` (the dispatcher crons);
+* outgoing webhooks: ``outbox/`` (delivery states, endpoint settings,
+  health, secrets and test event, pacing, retry schedule, the HTTP sender)
+  → ``models/integration_webhook_dispatcher*.py`` (cron loop, claim, store
+  and the disabled endpoints' notice), ``integration_webhook_endpoint.py``,
+  ``integration_webhook_delivery.py``, ``…_attempt.py`` (the overview's
+  figures), ``…_test_event.py`` (sending a test event), ``ir_cron.py`` (the
+  dispatcher crons);
 * incoming webhooks: ``webhook_validation.py``, ``webhook_signatures.py``,
   ``standard_webhooks.py``, ``webhook_input.py``, ``webhook_settings.py``
   (a validator compiled, a call resolved), ``validator_changes.py`` →

@@ -214,33 +214,34 @@ class IntegrationWebhookDelivery(models.Model):
         token = self.env.cr.precommit.data.get("integration_gateway.wake", 0)
         self.env["integration.webhook.dispatcher"]._wake(one=token)
 
-    def _record_test_result(self, result):
-        """Stores the single attempt of a test event; test events are not
-        retried and leave the endpoint's health alone. Returns the
+    @api.model
+    def _send_test(self, endpoint, payload, event_type=None):
+        """Sends ``payload`` (as the endpoint receives it) to ``endpoint`` now
+        as a test event, kept as a delivery with its single attempt; test
+        events are not retried and leave the endpoint's health alone.
+        Returns the :class:`lib.outbox.sender.Result` and the
         :class:`lib.outbox.delivery.Step` it came to."""
-        self.ensure_one()
+        delivery = self.sudo().create(
+            {
+                "endpoint_id": endpoint.id,
+                "payload": payload,
+                "res_model": endpoint._name,
+                "res_id": endpoint.id,
+                "event_type_id": event_type.id if event_type else False,
+                "is_test": True,
+                "state": "sending",
+            }
+        )
+        message = endpoint.sudo()._outbox_settings().message(delivery.uuid, payload)
+        result = self.env["integration.webhook.dispatcher"]._sender().send(message)
         step = outbox_delivery.test_event(result)
+        attempt = outbox_delivery.attempt_row(result, step)
+        del attempt["succeeded"]  # the attempt model computes it from the status
         self.env["integration.webhook.attempt"].sudo().create(
-            {
-                "delivery_id": self.id,
-                "started_at": outbox_delivery.started_at(result),
-                "duration_ms": result.duration_ms,
-                "status_code": result.status_code or False,
-                "response_excerpt": result.response_excerpt or False,
-                "error": result.error or False,
-            }
+            {"delivery_id": delivery.id, **attempt}
         )
-        self.sudo().write(
-            {
-                "state": step.state,
-                "attempt_count": step.attempts,
-                "next_attempt_at": step.due or False,
-                "last_status_code": step.status or False,
-                "last_error": step.error or False,
-                "delivered_at": step.delivered_at or False,
-            }
-        )
-        return step
+        delivery.write(outbox_delivery.delivery_row(step))
+        return result, step
 
     # -- retention ------------------------------------------------------------
 

@@ -2,6 +2,8 @@ import logging
 from collections import defaultdict
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import api, models
 from odoo.tools import SQL
 
@@ -17,6 +19,8 @@ SUCCESS_PRECISION = timedelta(seconds=10)  # of an endpoint's last_success_at
 # A row released unsent carries neither a status nor an error, and keeps
 # those of its last attempt; one sent without an answer (a timeout) has an
 # error and no status.
+# v is the row's id, lib.outbox.delivery.delivery_row() in its order, then the
+# lease token; the attempts' INSERT takes attempt_row() in its order likewise.
 _STORE_OUTCOMES = """
     UPDATE integration_webhook_delivery d
        SET state = v.state,
@@ -62,11 +66,13 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
                 settings[endpoint_id].schedule,
                 now,
             )
-            updates.append(_update(row, step))
+            updates.append(
+                (row["id"], *delivery.delivery_row(step).values(), row["lease_token"])
+            )
             if step.attempted:
-                started = delivery.started_at(result)
-                attempts.append(_attempt(row, result, step, started))
-                health[endpoint_id].add(step, started)
+                attempt = delivery.attempt_row(result, step)
+                attempts.append((row["id"], endpoint_id, *attempt.values()))
+                health[endpoint_id].add(step, attempt["started_at"])
 
         def store():
             self._store_outcomes(now, updates, attempts)
@@ -75,7 +81,7 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
         disabled = self._transact(store)
         if disabled is not None:
             if disabled:
-                endpoints.browse(disabled)._notify_disabled()
+                self._notify_disabled(endpoints.browse(disabled))
             return
         _logger.warning(
             "Could not record the outcome of %d webhook deliveries; they will be "
@@ -196,30 +202,20 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
         self.env["integration.webhook.endpoint"].invalidate_model()
         return disabled
 
-
-def _update(row, step):
-    """A claimed row's new values, in the order of ``_STORE_OUTCOMES``."""
-    return (
-        row["id"],
-        step.state,
-        step.attempts,
-        step.due,
-        step.status,
-        step.error,
-        step.delivered_at,
-        row["lease_token"],
-    )
-
-
-def _attempt(row, result, step, started):
-    """An attempt row, in the order of the dispatcher's INSERT."""
-    return (
-        row["id"],
-        row["endpoint_id"],
-        started,
-        result.duration_ms,
-        result.status_code,
-        result.response_excerpt or None,
-        result.error,
-        step.succeeded,
-    )
+    def _notify_disabled(self, endpoints):
+        """Tells the integration managers, in the chatter of ``endpoints``,
+        that the dispatcher disabled them."""
+        managers = self.env.ref("integration_gateway.group_integration_manager").sudo()
+        partners = managers.all_user_ids.filtered(lambda u: u.active).partner_id
+        for record in endpoints.sudo():
+            record.message_post(
+                body=Markup("<p>%s</p>")
+                % self.env._(
+                    "Webhook endpoint %(name)s was disabled: %(reason)s. Its new "
+                    "deliveries wait until it is enabled again.",
+                    name=record.name,
+                    reason=record.disabled_reason,
+                ),
+                partner_ids=partners.ids,
+                subtype_xmlid="mail.mt_comment",
+            )

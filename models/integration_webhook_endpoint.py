@@ -1,22 +1,13 @@
-import json
-from datetime import timedelta
-from urllib.parse import urlsplit
-
-from markupsafe import Markup
-
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.fields import Domain
-from odoo.tools import SQL
 
 from ..lib import outbox, standard_webhooks
+from ..lib.outbox import endpoint as outbox_endpoint
 from .constraints import check_parsed
 from .internal_context import SYNCING_URL, syncing_url
 
 MAX_TIMEOUT = 60  # seconds; a request must fit well inside a dispatcher's lease
-HEALTH_WINDOW = timedelta(hours=24)  # the attempts the overview's figures cover
-# Kanban highlight colours (Odoo's colour indexes) of each health state.
-HEALTH_COLORS = {"healthy": 10, "failing": 2, "disabled": 1, "archived": 0}
 SECRET_GRACE_HOURS = 24  # the previous secret still signs this long after a rotation
 
 
@@ -159,49 +150,20 @@ class IntegrationWebhookEndpoint(models.Model):
     @api.depends("active", "disabled_at", "consecutive_failures")
     def _compute_health(self):
         for endpoint in self:
-            if not endpoint.active:
-                endpoint.health = "archived"
-            elif endpoint.disabled_at:
-                endpoint.health = "disabled"
-            elif endpoint.consecutive_failures:
-                endpoint.health = "failing"
-            else:
-                endpoint.health = "healthy"
-            endpoint.health_color = HEALTH_COLORS[endpoint.health]
+            endpoint.health = outbox_endpoint.health(
+                endpoint.active, endpoint.disabled_at, endpoint.consecutive_failures
+            )
+            endpoint.health_color = outbox_endpoint.HEALTH_COLORS[endpoint.health]
 
     def _compute_health_figures(self):
-        # One grouped query for every endpoint on screen: the overview shows
-        # many endpoints at once and must not query per endpoint.
-        figures = {}
-        if ids := [id_ for id_ in self._origin.ids if id_]:
-            self.env["integration.webhook.attempt"].flush_model()
-            self.env["integration.webhook.delivery"].flush_model(["is_test"])
-            self.env.cr.execute(
-                SQL(
-                    """
-                    SELECT a.endpoint_id,
-                           count(*),
-                           count(*) FILTER (WHERE a.status_code BETWEEN %s AND %s),
-                           percentile_disc(0.95) WITHIN GROUP (ORDER BY a.duration_ms)
-                      FROM integration_webhook_attempt a
-                      JOIN integration_webhook_delivery d ON d.id = a.delivery_id
-                     WHERE a.endpoint_id = ANY(%s)
-                       AND a.started_at >= %s
-                       AND d.is_test IS NOT TRUE
-                  GROUP BY a.endpoint_id
-                    """,
-                    outbox.retry.SUCCESS_MIN,
-                    outbox.retry.SUCCESS_MAX,
-                    ids,
-                    fields.Datetime.now() - HEALTH_WINDOW,
-                )
-            )
-            figures = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        since = fields.Datetime.now() - outbox_endpoint.HEALTH_WINDOW
+        counts = self.env["integration.webhook.attempt"]._figures(self._origin, since)
         for endpoint in self:
-            attempts, successes, p95 = figures.get(endpoint._origin.id, (0, 0, 0))
-            endpoint.attempt_count_24h = attempts
-            endpoint.success_rate_24h = successes / attempts if attempts else 0.0
-            endpoint.latency_p95_24h = p95 or 0
+            (
+                endpoint.attempt_count_24h,
+                endpoint.success_rate_24h,
+                endpoint.latency_p95_24h,
+            ) = outbox_endpoint.figures(*counts.get(endpoint._origin.id, (0, 0, 0)))
 
     def _compute_delivery_counts(self):
         groups = self.env["integration.webhook.delivery"]._read_group(
@@ -310,11 +272,13 @@ class IntegrationWebhookEndpoint(models.Model):
             )
         now = fields.Datetime.now()
         for endpoint in self:
-            grace = timedelta(hours=endpoint.secret_grace_hours)
+            previous, until = outbox_endpoint.rotation(
+                endpoint.secret, endpoint.secret_grace_hours, now
+            )
             endpoint.write(
                 {
-                    "previous_secret": endpoint.secret if grace else False,
-                    "previous_secret_expires_at": now + grace if grace else False,
+                    "previous_secret": previous,
+                    "previous_secret_expires_at": until,
                     "secret": standard_webhooks.generate_secret(),
                 }
             )
@@ -337,82 +301,12 @@ class IntegrationWebhookEndpoint(models.Model):
         shows the receiver's answer."""
         self.check_access("write")
         self.ensure_one()
-        payload = json.dumps(
-            {
-                "_model": self._name,
-                "_id": self.id,
-                "_action": "test",
-                "_test": True,
-                "sent_at": fields.Datetime.to_string(fields.Datetime.now()),
-            },
-            sort_keys=True,
-        )
-        return self._send_test_event(payload)
-
-    def _send_test_event(self, payload, event_type=None):
-        """Sends ``payload`` (Odoo's shape; in the endpoint's format) as a
-        test event of ``event_type`` and returns the notification of the
-        receiver's answer. Callers check the user's rights first."""
-        self.ensure_one()
-        payload = self._test_event_body(payload, event_type)
-        delivery = (
-            self.env["integration.webhook.delivery"]
-            .sudo()
-            .create(
-                {
-                    "endpoint_id": self.id,
-                    "payload": payload,
-                    "res_model": self._name,
-                    "res_id": self.id,
-                    "event_type_id": event_type.id if event_type else False,
-                    "is_test": True,
-                    "state": "sending",
-                }
-            )
-        )
-        sender = self.env["integration.webhook.dispatcher"]._sender()
-        result = sender.send(self.sudo()._message_maker()(delivery.uuid, payload))
-        step = delivery._record_test_result(result)
-        if step.succeeded:
-            kind = "success"
-            message = self.env._(
-                "Test event delivered: HTTP %(status)s in %(ms)s ms.",
-                status=result.status_code,
-                ms=result.duration_ms,
-            )
-        elif result.status_code:
-            kind = "danger"
-            message = self.env._(
-                "The receiver answered HTTP %(status)s in %(ms)s ms: %(body)s",
-                status=result.status_code,
-                ms=result.duration_ms,
-                body=result.response_excerpt[:200],
-            )
-        else:
-            kind = "danger"
-            message = self.env._(
-                "Test event not delivered: %(error)s", error=result.error
-            )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Test event to %(name)s", name=self.name),
-                "message": message,
-                "type": kind,
-                "sticky": kind != "success",
-                # Show the test delivery in the endpoint's counters.
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        sent_at = fields.Datetime.to_string(fields.Datetime.now())
+        payload = outbox_endpoint.test_event_payload(self._name, self.id, sent_at)
+        return self.env["integration.webhook.test.event"]._send(self, payload)
 
     def action_open_deliveries(self):
-        self.check_access("read")
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "integration_gateway.integration_webhook_delivery_action"
-        )
-        action["domain"] = [("endpoint_id", "=", self.id)]
+        action = self._open("integration_webhook_delivery_action")
         action["context"] = {"default_endpoint_id": self.id}
         return action
 
@@ -427,15 +321,10 @@ class IntegrationWebhookEndpoint(models.Model):
     def action_open_attempts(self):
         """The endpoint's attempts of the last 24 hours: the figures of the
         overview, one by one."""
-        self.check_access("read")
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "integration_gateway.integration_webhook_attempt_action"
+        since = fields.Datetime.now() - outbox_endpoint.HEALTH_WINDOW
+        action = self._open(
+            "integration_webhook_attempt_action", [("started_at", ">=", since)]
         )
-        action["domain"] = [
-            ("endpoint_id", "=", self.id),
-            ("started_at", ">=", fields.Datetime.now() - HEALTH_WINDOW),
-        ]
         action["name"] = self.env._("Attempts to %(name)s (24 h)", name=self.name)
         return action
 
@@ -451,24 +340,37 @@ class IntegrationWebhookEndpoint(models.Model):
             "context": {"default_endpoint_id": self.id},
         }
 
+    def _open(self, xmlid, domain=()):
+        """The window action ``xmlid`` of this addon, on this endpoint's rows
+        that match ``domain``, for those who may read the endpoint."""
+        self.check_access("read")
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            f"integration_gateway.{xmlid}"
+        )
+        action["domain"] = [("endpoint_id", "=", self.id), *domain]
+        return action
+
     @api.model
     def _for_url(self, url, name=None):
         """The endpoint queued webhook actions posting to ``url`` use: an
         existing active one, or a new one."""
         endpoint = self.search([("url", "=", url)], limit=1)
         if not endpoint:
-            endpoint = self.create({"name": name or _name_from_url(url), "url": url})
+            name = name or outbox_endpoint.name_from_url(url)
+            endpoint = self.create({"name": name, "url": url})
         return endpoint
 
     def _signing_secrets(self):
         """The secrets a delivery is signed with now: the current one, then
         the previous one while its grace period lasts."""
         self.ensure_one()
-        secrets = [self.secret]
-        expires = self.previous_secret_expires_at
-        if self.previous_secret and expires and expires > fields.Datetime.now():
-            secrets.append(self.previous_secret)
-        return secrets
+        return outbox_endpoint.signing_secrets(
+            self.secret,
+            self.previous_secret,
+            self.previous_secret_expires_at,
+            fields.Datetime.now(),
+        )
 
     def _outbox_settings(self):
         """This endpoint's settings as the dispatcher uses them for a batch
@@ -484,44 +386,13 @@ class IntegrationWebhookEndpoint(models.Model):
             rate=self.max_per_second,
         )
 
-    def _message_maker(self):
-        """Returns ``make(msg_id, payload, not_before=0.0)``, building the HTTP
-        request of a delivery to this endpoint (signed when sent); the
-        endpoint's settings are read once."""
-        return self._outbox_settings().message
-
     def _resume_deliveries(self):
         """Makes the deliveries waiting on these endpoints due now."""
         deliveries = self.env["integration.webhook.delivery"].sudo()
         waiting = deliveries.search(
             Domain("endpoint_id", "in", self.ids)
-            & Domain("state", "in", ("pending", "retrying"))
+            & Domain("state", "in", outbox.delivery.WAITING_STATES)
         )
         if waiting:
             waiting.write({"next_attempt_at": fields.Datetime.now()})
             self.env["integration.webhook.dispatcher"]._wake()
-
-    def _notify_disabled(self):
-        """Tells the integration managers, in Odoo, that endpoints were disabled."""
-        managers = self.env.ref("integration_gateway.group_integration_manager").sudo()
-        partners = managers.all_user_ids.filtered(lambda u: u.active).partner_id
-        for endpoint in self:
-            endpoint.sudo().message_post(
-                body=Markup("<p>%s</p>")
-                % self.env._(
-                    "Webhook endpoint %(name)s was disabled: %(reason)s. Its new "
-                    "deliveries wait until it is enabled again.",
-                    name=endpoint.name,
-                    reason=endpoint.disabled_reason,
-                ),
-                partner_ids=partners.ids,
-                subtype_xmlid="mail.mt_comment",
-            )
-
-
-def _name_from_url(url):
-    parts = urlsplit(url)
-    name = (
-        (parts.hostname or "") + (f":{parts.port}" if parts.port else "") + parts.path
-    )
-    return name[:80] or url[:80]

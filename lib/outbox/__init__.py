@@ -1,8 +1,8 @@
 """The outbox: the life of an outgoing webhook, without a database.
 
 * :mod:`.delivery` — a delivery's states and what one HTTP try does to it;
-* :mod:`.endpoint` — an endpoint's settings, compiled once per batch, and
-  the health rules that disable it;
+* :mod:`.endpoint` — an endpoint's settings, compiled once per batch, the
+  health rules that disable it, its signing secrets and its test event;
 * :mod:`.pacing` — throttle slots, and how long a dispatcher cron waits;
 * :mod:`.retry` — the retry schedule, ``Retry-After`` and the one rule of
   success;

@@ -43,6 +43,8 @@ __all__ = [
     "WAITING_STATES",
     "Result",
     "Step",
+    "attempt_row",
+    "delivery_row",
     "error_text",
     "started_at",
     "test_event",
@@ -150,6 +152,42 @@ def transition(attempts, result, schedule, now, rng=random, *, retries=True):
     if delay is None:
         return Step("dead", attempts, status=status, error=error)
     return Step("retrying", attempts, now + timedelta(seconds=delay), status, error)
+
+
+def delivery_row(step):
+    """The columns of a delivery that ``step`` sets, in the order the
+    dispatcher stores them.
+
+    >>> delivery_row(Step("retrying", 2, status=500, error="HTTP 500"))
+    {'state': 'retrying', 'attempt_count': 2, 'next_attempt_at': None, \
+'last_status_code': 500, 'last_error': 'HTTP 500', 'delivered_at': None}
+    """
+    return {
+        "state": step.state,
+        "attempt_count": step.attempts,
+        "next_attempt_at": step.due,
+        "last_status_code": step.status,
+        "last_error": step.error,
+        "delivered_at": step.delivered_at,
+    }
+
+
+def attempt_row(result, step):
+    """The columns of the attempt a try that came to ``step`` records, in
+    the order the dispatcher stores them.
+
+    >>> attempt_row(_tried(status_code=204, duration_ms=12), Step("delivered", 1))
+    {'started_at': datetime.datetime(1970, 1, 1, 0, 0), 'duration_ms': 12, \
+'status_code': 204, 'response_excerpt': None, 'error': None, 'succeeded': False}
+    """
+    return {
+        "started_at": started_at(result),
+        "duration_ms": result.duration_ms,
+        "status_code": result.status_code,
+        "response_excerpt": result.response_excerpt or None,
+        "error": result.error,
+        "succeeded": step.succeeded,
+    }
 
 
 def test_event(result):

@@ -1,4 +1,4 @@
-"""An endpoint as the dispatcher sees it, and when its health disables it.
+"""An endpoint as the dispatcher sees it, its health, and its test event.
 
 An endpoint's settings are compiled once per batch into a frozen
 :class:`EndpointSettings` (its extra headers and retry schedule parsed once),
@@ -10,16 +10,31 @@ Health: every batch adds up, endpoint by endpoint, what its tries came to
 the receiver also answered 410 Gone, which disables the endpoint at once;
 an endpoint without a 2xx for ``DISABLE_AFTER`` is disabled too
 (:func:`disable_reason`). A disabled endpoint keeps its deliveries waiting.
+What the overview shows of it: its :func:`health` state, and the figures of
+its attempts of the last ``HEALTH_WINDOW`` (:func:`figures`).
+
+Secrets: a delivery is signed with the current secret and, for a grace
+period after a rotation, with the previous one too (:func:`signing_secrets`,
+:func:`rotation`).
+
+A test event (:func:`test_event_payload`) is tried once and leaves the
+endpoint's health alone; :func:`test_outcome` says how its answer is shown.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from . import retry, sender
 
 DISABLE_AFTER = timedelta(days=5)  # without a 2xx, an endpoint is disabled
 GONE = "gone"  # disable reason: the receiver answered 410
 SILENT = "silent"  # disable reason: no 2xx for DISABLE_AFTER
+HEALTH_WINDOW = timedelta(hours=24)  # the attempts the overview's figures cover
+# Kanban highlight colours (Odoo's colour indexes) of each health state.
+HEALTH_COLORS = {"healthy": 10, "failing": 2, "disabled": 1, "archived": 0}
+NAME_CHARS = 80  # of an endpoint named after its URL
 
 
 @dataclass(frozen=True)
@@ -139,3 +154,98 @@ def disable_reason(gone, failing_since, now, after=DISABLE_AFTER):
     if failing_since <= now - after:
         return SILENT
     return None
+
+
+def health(active, disabled, failing):
+    """An endpoint's health state, as the overview shows it: archived
+    first, then disabled, then failing (any failure since the last 2xx).
+
+    >>> health(True, False, 0), health(True, False, 3), health(True, True, 3)
+    ('healthy', 'failing', 'disabled')
+    >>> health(False, True, 3), HEALTH_COLORS[health(True, False, 0)]
+    ('archived', 10)
+    """
+    if not active:
+        return "archived"
+    if disabled:
+        return "disabled"
+    return "failing" if failing else "healthy"
+
+
+def figures(attempts, successes, p95):
+    """The overview's figures of an endpoint from its attempts' count, its
+    2xx count and the 95th percentile of their durations (None without
+    attempts): ``(attempts, success rate, p95 in ms)``.
+
+    >>> figures(4, 3, 120), figures(0, 0, None)
+    ((4, 0.75, 120), (0, 0.0, 0))
+    """
+    return attempts, successes / attempts if attempts else 0.0, p95 or 0
+
+
+def signing_secrets(secret, previous, previous_until, now):
+    """The secrets a delivery is signed with at ``now``: the current one,
+    then the previous one while its grace period (until ``previous_until``)
+    lasts.
+
+    >>> until = datetime(2026, 1, 2)
+    >>> signing_secrets("whsec_new", "whsec_old", until, datetime(2026, 1, 1))
+    ['whsec_new', 'whsec_old']
+    >>> signing_secrets("whsec_new", "whsec_old", until, until)
+    ['whsec_new']
+    """
+    secrets = [secret]
+    if previous and previous_until and previous_until > now:
+        secrets.append(previous)
+    return secrets
+
+
+def rotation(secret, grace_hours, now):
+    """What a rotation keeps of the replaced ``secret``: ``(previous secret,
+    until when it signs)``, nothing without a grace period.
+
+    >>> rotation("whsec_old", 24, datetime(2026, 1, 1))
+    ('whsec_old', datetime.datetime(2026, 1, 2, 0, 0))
+    >>> rotation("whsec_old", 0, datetime(2026, 1, 1))
+    (False, False)
+    """
+    if not grace_hours:
+        return False, False
+    return secret, now + timedelta(hours=grace_hours)
+
+
+def name_from_url(url):
+    """The name of an endpoint created for a URL: its host, port and path.
+
+    >>> name_from_url("https://example.com:8443/hooks/orders?token=x")
+    'example.com:8443/hooks/orders'
+    """
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    name = (parts.hostname or "") + port + parts.path
+    return name[:NAME_CHARS] or url[:NAME_CHARS]
+
+
+def test_event_payload(model, record_id, sent_at):
+    """The body of a plain test event of an endpoint, in Odoo's shape.
+
+    >>> test_event_payload("integration.webhook.endpoint", 7, "2026-01-01 09:00:00")
+    '{"_action": "test", "_id": 7, "_model": "integration.webhook.endpoint", \
+"_test": true, "sent_at": "2026-01-01 09:00:00"}'
+    """
+    payload = {"_model": model, "_id": record_id, "_action": "test", "_test": True}
+    return json.dumps({**payload, "sent_at": sent_at}, sort_keys=True)
+
+
+def test_outcome(step, result):
+    """How a test event's answer is shown: ``"delivered"``, ``"answered"``
+    (the receiver answered, not with a 2xx) or ``"unreached"``.
+
+    >>> from .delivery import _tried, test_event
+    >>> [test_outcome(test_event(r), r) for r in (
+    ...     _tried(status_code=204), _tried(status_code=500), _tried(error="x"))]
+    ['delivered', 'answered', 'unreached']
+    """
+    if step.succeeded:
+        return "delivered"
+    return "answered" if result.status_code else "unreached"
