@@ -1,6 +1,6 @@
 import ast
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 from ..lib import event_schema
@@ -43,6 +43,37 @@ class IntegrationWebhookSubscription(models.Model):
         "UNIQUE (endpoint_id, event_type_id)",
         "An endpoint subscribes to an event type once.",
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        subscriptions = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return subscriptions
+
+    def write(self, vals):
+        result = super().write(vals)
+        self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result
+
+    @api.model
+    @tools.ormcache("event_type_id")
+    def _integration_of_event_type(self, event_type_id):
+        """The (endpoint id, parsed domain) of every active endpoint
+        subscribed to ``event_type_id``: read once per worker, not once per
+        event, and forgotten on every worker when a subscription changes or
+        an endpoint is archived or restored (registry cache signalling)."""
+        subscriptions = self.sudo().search(
+            [("event_type_id", "=", event_type_id), ("endpoint_id.active", "=", True)]
+        )
+        return tuple(
+            (subscription.endpoint_id.id, tuple(subscription._parsed_domain()))
+            for subscription in subscriptions
+        )
 
     @api.constrains("event_type_id")
     def _check_event_type_active(self):
@@ -132,6 +163,20 @@ class IntegrationWebhookEndpoint(models.Model):
 
     def _search_event_type_ids(self, operator, value):
         return [("subscription_ids.event_type_id", operator, value)]
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "active" in vals:
+            # Archived endpoints get no new events: the subscriptions read
+            # per worker must know.
+            self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        # Their subscriptions go with them (on delete cascade, in SQL).
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result
 
     def action_open_test_event(self):
         """Opens the wizard sending a test event of a chosen type."""

@@ -243,22 +243,15 @@ class IrActionsServer(models.Model):
         event_type = self.sudo().webhook_event_type_id
         if not event_type:
             return destinations
-        subscriptions = (
-            self.env["integration.webhook.subscription"]
-            .sudo()
-            .search(
-                [
-                    ("event_type_id", "=", event_type.id),
-                    ("endpoint_id.active", "=", True),
-                ]
-            )
-        )
-        for subscription in subscriptions:
-            if subscription.endpoint_id in destinations:
+        Subscriptions = self.env["integration.webhook.subscription"]
+        for endpoint_id, domain in Subscriptions._integration_of_event_type(
+            event_type.id
+        ):
+            subscriber = destinations.browse(endpoint_id)
+            if subscriber in destinations:
                 continue
-            domain = subscription._parsed_domain()
-            if not domain or record.sudo().filtered_domain(domain):
-                destinations |= subscription.endpoint_id
+            if not domain or record.sudo().filtered_domain(list(domain)):
+                destinations |= subscriber
         return destinations
 
     def _webhook_payload(self, record):

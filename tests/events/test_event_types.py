@@ -298,9 +298,21 @@ class TestSubscriptions(WebhookCase):
 
     def test_archived_endpoints_get_nothing(self):
         archived = self.subscribe("/archived")
+        self.env["res.partner"].create({"name": "Before"})  # subscriptions read
         archived.active = False
         partner = self.env["res.partner"].create({"name": "Ann"})
         self.assertNotIn(archived, self.deliveries_of(partner).endpoint_id)
+        deleted = self.subscribe("/deleted")
+        self.env["res.partner"].create({"name": "Bob"})
+        deleted.unlink()
+        carl = self.env["res.partner"].create({"name": "Carl"})
+        self.assertEqual(self.deliveries_of(carl).endpoint_id, self.crm)
+        # A filter changed holds from the next event on.
+        later = self.subscribe("/later", "[('is_company', '=', True)]")
+        self.env["res.partner"].create({"name": "Dan"})
+        later.subscription_ids.domain = "[]"
+        eve = self.env["res.partner"].create({"name": "Eve"})
+        self.assertIn(later, self.deliveries_of(eve).endpoint_id)
 
     def test_both_payload_formats_are_signed_and_exact(self):
         odoo = self.subscribe("/odoo")
