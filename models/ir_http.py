@@ -84,9 +84,16 @@ class IrHttp(models.AbstractModel):
     def _auth_method_bearer(cls):
         # Only calls that present a key can guess one: a call without
         # Authorization is refused by core without counting as a failure.
-        if not _BEARER.match(request.httprequest.headers.get("Authorization") or ""):
+        header = request.httprequest.headers.get("Authorization") or ""
+        if not _BEARER.match(header):
             return super()._auth_method_bearer()
-        cls._integration_check_auth_failures()
+        # A token this worker verified before is a key, not a guess: only
+        # unknown tokens (the only ones a guesser sends) consult the guard's
+        # storage. A valid client behind the same address as a guesser
+        # therefore keeps working once its key is known to the worker.
+        token = header.split(None, 1)[1]
+        if not request.env["res.users.apikeys"]._integration_token_verified(token):
+            cls._integration_check_auth_failures()
         try:
             return super()._auth_method_bearer()
         except Unauthorized:
