@@ -49,6 +49,7 @@ class IntegrationWebhookRejection(models.Model):
             ("message_id", "Message id not accepted"),
             ("too_deep", "Body nested too deeply"),
             ("schema", "Schema mismatch"),
+            ("verify_token", "Verify token refused"),
         ],
         required=True,
         readonly=True,
@@ -74,6 +75,13 @@ class IntegrationWebhookRejection(models.Model):
         string="Webhook UUID", readonly=True, index=True, groups="base.group_system"
     )
     remote_addr = fields.Char(string="Client Address", readonly=True)
+    message_id = fields.Char(
+        string="Sender's Message ID",
+        readonly=True,
+        index="btree_not_null",
+        help="The id the sender gave the message, where its scheme carries one, "
+        "to find the refusals of a message the sender says it sent.",
+    )
     request_headers = fields.Text(
         readonly=True, help="The call's headers, without credentials or signatures."
     )
@@ -126,6 +134,7 @@ class IntegrationWebhookRejection(models.Model):
         remote_addr,
         headers,
         body_excerpt="",
+        message_id=None,
     ):
         """Stores ``rejection`` (a ``lib.webhook_validation.Rejection``) of a
         call to ``validator``, committed on its own connection."""
@@ -160,6 +169,7 @@ class IntegrationWebhookRejection(models.Model):
                 json.dumps(headers, indent=1, ensure_ascii=False)
             ),
             "body_excerpt": without_url(body_excerpt) or None,
+            "message_id": message_id,
         }
         query = self._aggregated_insert(values)
         try:
