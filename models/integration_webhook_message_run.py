@@ -77,7 +77,9 @@ class IntegrationWebhookMessage(models.Model):
                 table=SQL.identifier(self._table),
                 validators=SQL.identifier(validators),
                 waiting=WAITING,
-                now=self.env.cr.now(),
+                # The clock retries are scheduled by (see _run), not the
+                # transaction's start.
+                now=fields.Datetime.now(),
             )
         )
         row = self.env.cr.fetchone()

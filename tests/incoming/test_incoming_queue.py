@@ -10,8 +10,10 @@ answered by the same route. The queue is then run as its cron runs it
 import json
 import statistics
 import time
+from datetime import timedelta
 
-from odoo.tests import tagged
+from odoo import fields
+from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.integration_gateway.lib import webhook_signatures as ws
 from odoo.addons.integration_gateway.plumbing import own_cursor
@@ -128,7 +130,7 @@ class TestIncomingQueue(IncomingWebhookCase):
         self.assertEqual(customer.color, 1)
 
     def test_dead_after_the_schedule_then_run_again(self):
-        validator, automation = self._queued_automation(queue_retry_schedule="1s,1s")
+        validator, automation = self._queued_automation(queue_retry_schedule="1h,1h")
         self.assertEqual(self._send(automation, 1, ref="NEW-2").status_code, 202)
         message = self._messages(validator)
         for attempt in (1, 2, 3):
@@ -217,3 +219,59 @@ class TestIncomingQueue(IncomingWebhookCase):
                 [("message_id", "=", "lost-42")]
             )
             self.assertEqual(found.reason, "signature")
+
+
+@tagged("post_install", "-at_install")
+class TestQueuedMessageRetention(TransactionCase):
+    """Processed messages are forgotten after the replay window; queued
+    ones, once done, after the retention setting too; waiting and dead
+    ones are kept until handled."""
+
+    def test_retention(self):
+        validator = self.env["integration.webhook.validator"].create(
+            {"name": "Kept", "signature_scheme": "github", "replay_window": 1}
+        )
+        automation = self.env["base.automation"].create(
+            {
+                "name": "Hook",
+                "model_id": self.env["ir.model"]._get("res.partner").id,
+                "trigger": "on_webhook",
+                "webhook_validator_id": validator.id,
+            }
+        )
+        self.env["ir.config_parameter"].set_param(
+            "integration_gateway.retention_days", "10"
+        )
+        Message = self.env["integration.webhook.message"]
+
+        def message(name, days, **values):
+            return Message.create(
+                {
+                    "validator_id": validator.id,
+                    "automation_id": automation.id,
+                    "message_id": name,
+                    "received_at": fields.Datetime.now() - timedelta(days=days),
+                    **values,
+                }
+            )
+
+        immediate_old = message("immediate-2d", 2)
+        immediate_new = message("immediate-now", 0)
+        queued = {"processing": "queued", "payload": "{}"}
+        done_5d = message("done-5d", 5, state="done", **queued)
+        done_11d = message("done-11d", 11, state="done", **queued)
+        dead_11d = message("dead-11d", 11, state="dead", **queued)
+        waiting_11d = message("retrying-11d", 11, state="retrying", **queued)
+        Message._gc_expired_messages()
+        self.assertEqual(
+            Message.search([("validator_id", "=", validator.id)]),
+            immediate_new | done_5d | dead_11d | waiting_11d,
+        )
+        self.assertFalse((immediate_old | done_11d).exists())
+        # 0 keeps every queued message, done ones included.
+        self.env["ir.config_parameter"].set_param(
+            "integration_gateway.retention_days", "0"
+        )
+        done_11d = message("done-11d", 11, state="done", **queued)
+        Message._gc_expired_messages()
+        self.assertTrue(done_11d.exists())
