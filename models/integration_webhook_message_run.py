@@ -1,9 +1,10 @@
 import json
 import logging
 import traceback
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..lib.outbox import retry
@@ -78,8 +79,9 @@ class IntegrationWebhookMessage(models.Model):
                 validators=SQL.identifier(validators),
                 waiting=WAITING,
                 # The clock retries are scheduled by (see _run), not the
-                # transaction's start.
-                now=fields.Datetime.now(),
+                # transaction's start; to the microsecond, as the time a
+                # message is queued at.
+                now=datetime.now(UTC).replace(tzinfo=None),
             )
         )
         row = self.env.cr.fetchone()
@@ -139,6 +141,18 @@ class IntegrationWebhookMessage(models.Model):
                 "last_traceback": None,
             }
         )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_waiting(self):
+        """A waiting message is an event the sender was told is accepted:
+        it is run, or dead and then discarded, never silently dropped."""
+        if any(message.state in WAITING for message in self):
+            raise UserError(
+                self.env._(
+                    "Messages waiting to run cannot be deleted; delete them once "
+                    "they are done or dead."
+                )
+            )
 
     def action_run_again(self):
         """Runs dead or retrying messages again now, with a fresh schedule;

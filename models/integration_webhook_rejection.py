@@ -69,6 +69,12 @@ class IntegrationWebhookRejection(models.Model):
         string="Automation ID", readonly=True, aggregator=None
     )
     automation_name = fields.Char(readonly=True)
+    automation_id = fields.Many2one(
+        "base.automation",
+        compute="_compute_automation_id",
+        groups="base.group_system",
+        help="The automation the refused call was for, while it exists.",
+    )
     # The automation's secret URL: whoever knows it calls the automation.
     # Kept from everyone but those who see the automation itself.
     webhook_uuid = fields.Char(
@@ -118,6 +124,17 @@ class IntegrationWebhookRejection(models.Model):
         for rejection in self:
             ref = rejection.validator_ref
             rejection.validator_id = ref if ref in existing.ids else False
+
+    def _compute_automation_id(self):
+        existing = (
+            self.env["base.automation"]
+            .with_context(active_test=False)
+            .browse(set(self.mapped("automation_ref")) - {0})
+            .exists()
+        )
+        for rejection in self:
+            ref = rejection.automation_ref
+            rejection.automation_id = ref if ref in existing.ids else False
 
     def _search_validator_id(self, operator, value):
         if operator != "in":

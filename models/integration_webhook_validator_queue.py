@@ -69,7 +69,6 @@ class IntegrationWebhookValidator(models.Model):
     message_count = fields.Integer(compute="_compute_message_count")
     dead_message_count = fields.Integer(compute="_compute_message_count")
 
-    @api.depends("processing")
     def _compute_message_count(self):
         Message = self.env["integration.webhook.message"]
         counts = dict(

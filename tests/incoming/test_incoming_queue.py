@@ -13,6 +13,7 @@ import time
 from datetime import timedelta
 
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.integration_gateway.lib import webhook_signatures as ws
@@ -275,3 +276,17 @@ class TestQueuedMessageRetention(TransactionCase):
         done_11d = message("done-11d", 11, state="done", **queued)
         Message._gc_expired_messages()
         self.assertTrue(done_11d.exists())
+
+    def test_waiting_messages_cannot_be_deleted(self):
+        validator = self.env["integration.webhook.validator"].create(
+            {"name": "Waiting", "signature_scheme": "github"}
+        )
+        Message = self.env["integration.webhook.message"]
+        values = {"validator_id": validator.id, "received_at": fields.Datetime.now()}
+        waiting = Message.create({**values, "message_id": "w", "state": "queued"})
+        dead = Message.create({**values, "message_id": "d", "state": "dead"})
+        with self.assertRaises(UserError):
+            waiting.unlink()
+        dead.unlink()
+        self.assertTrue(waiting.exists())
+        self.assertFalse(dead.exists())
