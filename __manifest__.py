@@ -31,6 +31,9 @@
         "views/integration_webhook_rejection_views.xml",
         "views/base_automation_views.xml",
         "views/integration_menus.xml",
+        "views/integration_webhook_message_views.xml",
+        "views/integration_webhook_validator_queue_views.xml",
+        "data/ir_cron_incoming_data.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -31,6 +31,7 @@ import context
 MODULES = [
     "api_policy",
     "incoming_webhooks",
+    "incoming_queue",
     "ratelimit",
     "webhook_overhead",
     "event_fanout",

@@ -16,13 +16,18 @@ Code map (capability: core here → its adapters):
   figures), ``…_test_event.py`` (sending a test event), ``ir_cron.py`` (the
   dispatcher crons);
 * incoming webhooks: ``webhook_validation.py``, ``webhook_signatures.py``,
-  ``standard_webhooks.py``, ``webhook_input.py``, ``webhook_settings.py``
-  (a validator compiled, a call resolved), ``validator_changes.py`` →
+  ``webhook_presets.py`` (Slack, Twilio, Zoom and Meta signatures, the
+  handshakes), ``standard_webhooks.py``, ``webhook_input.py``,
+  ``webhook_settings.py`` (a validator compiled, a call resolved, the
+  queue's retry schedule), ``validator_changes.py`` →
   ``controllers/incoming_webhook.py`` (the pipeline),
   ``models/webhook_request.py`` (its steps over the request, the call kept
   as ``request.integration_webhook``), ``ir_http.py`` (the transport check),
-  ``models/integration_webhook_validator.py``, ``…_rejection.py``,
-  ``…_message.py``;
+  ``models/integration_webhook_validator.py`` (and ``…_validator_queue.py``:
+  processing, handshake, presets), ``…_rejection.py``, ``…_message.py``
+  (accepted messages, the queue's store), ``…_message_run.py`` (the
+  incoming queue's cron, Run again), ``ir_actions_server_payload.py``
+  (the accepted payload for code actions);
 * API key policies: ``api_policy.py``, ``networks.py``, ``api_reach/``
   (what a call's arguments reach: values, paths and specifications,
   imports) → ``models/integration_api_policy*.py`` (the policy, its rules,

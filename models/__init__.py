@@ -26,3 +26,6 @@ from . import base_automation
 from . import integration_webhook_validator
 from . import integration_webhook_rejection
 from . import integration_webhook_message
+from . import integration_webhook_message_run
+from . import integration_webhook_validator_queue
+from . import ir_actions_server_payload

@@ -6,18 +6,33 @@ from ..lib import defaults
 from ..plumbing import notify_cron_workers
 
 DISPATCHER_XMLID = "ir_cron_webhook_dispatcher_%d"
+INCOMING_XMLID = "ir_cron_incoming_webhook_queue_%d"
 MAX_DISPATCHERS = 32
 
 
 class IrCron(models.Model):
-    """The webhook dispatcher crons: how many run, and waking them."""
+    """The webhook dispatcher crons: how many run, and waking them (and the
+    incoming queue's crons)."""
 
     _inherit = "ir.cron"
 
     @api.model
     def _integration_wake_dispatchers(self, one=None):
         """Triggers the active dispatcher crons (after commit); only one of
-        them, picked by the integer ``one``, when one is enough.
+        them, picked by the integer ``one``, when one is enough."""
+        self._integration_wake(DISPATCHER_XMLID, one)
+
+    @api.model
+    def _integration_wake_incoming(self, one=None):
+        """Triggers the incoming queue's crons (after commit), as
+        ``_integration_wake_dispatchers`` does the dispatchers."""
+        self._integration_wake(INCOMING_XMLID, one)
+
+    @api.model
+    def _integration_wake(self, xmlid_pattern, one=None):
+        """Triggers the active crons of this addon whose XML id matches
+        ``xmlid_pattern`` (``%d`` standing for their number), after commit;
+        only one of them, picked by the integer ``one``, when one is enough.
 
         What ``ir.cron._trigger()`` does, at a fraction of its cost on the
         path of every request that queues a webhook: the crons are found
@@ -45,7 +60,7 @@ class IrCron(models.Model):
                 now=fields.Datetime.now(),
                 uid=self.env.uid,
                 created=self.env.cr.now(),
-                xmlids=DISPATCHER_XMLID.replace("%d", "%"),
+                xmlids=xmlid_pattern.replace("%d", "%"),
                 one=one,
             )
         )

@@ -22,6 +22,7 @@ SECTIONS = [
     ("INSTALL.rst", "Set-up"),
     ("CONFIGURE.rst", "Configuration"),
     ("USAGE.rst", "Usage"),
+    ("INCOMING_QUEUE.rst", "Queued incoming webhooks, presets and handshakes"),
     ("BENCHMARKS.rst", "Benchmarks"),
     ("FAULTS.rst", "Fault injection"),
     ("MAINTENANCE.rst", "Translations and screenshots"),
