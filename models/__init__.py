@@ -6,10 +6,8 @@ from . import integration_webhook_dispatcher_store
 from . import ir_cron
 from . import integration_webhook_event_type
 from . import integration_webhook_subscription
-from . import integration_webhook_test_event
 from . import integration_webhook_delivery
 from . import integration_webhook_attempt
-from . import integration_webhook_replay
 from . import ir_actions_server
 from . import integration_api_policy
 from . import integration_api_policy_reach
@@ -17,8 +15,6 @@ from . import integration_api_policy_rule
 from . import res_users
 from . import res_users_apikeys
 from . import res_users_apikeys_legacy
-from . import res_users_apikeys_description
-from . import integration_api_key_wizard
 from . import integration_rate_limiter
 from . import integration_api_usage
 from . import ir_http
