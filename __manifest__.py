@@ -7,7 +7,9 @@
     "website": "https://github.com/integration-gateway/integration_gateway",
     "author": "Integration Gateway contributors",
     "license": "LGPL-3",
-    "depends": ["base_automation", "rpc"],
+    "development_status": "Beta",
+    "maintainers": ["integration-gateway"],
+    "depends": ["base_automation", "mail", "rpc"],
     "external_dependencies": {"python": ["jsonschema"]},
     "data": [
         "security/integration_gateway_groups.xml",
@@ -15,10 +17,12 @@
         "data/ir_cron_data.xml",
         "views/integration_webhook_event_type_views.xml",
         "views/integration_webhook_endpoint_views.xml",
+        "views/integration_webhook_endpoint_screens_views.xml",
         "views/integration_webhook_subscription_views.xml",
         "wizards/integration_webhook_test_event_views.xml",
         "wizards/integration_webhook_replay_views.xml",
         "views/integration_webhook_delivery_views.xml",
+        "views/integration_webhook_delivery_screens_views.xml",
         "views/integration_webhook_attempt_views.xml",
         "views/ir_actions_server_views.xml",
         "data/rate_limit_data.xml",
@@ -34,11 +38,12 @@
         "views/integration_menus.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "integration_gateway/static/src/views/*",
+        ],
         "web.assets_tests": [
             "integration_gateway/static/src/js/tours/*.js",
         ],
     },
     "post_init_hook": "post_init_hook",
-    "installable": True,
-    "application": False,
 }

@@ -1,5 +1,6 @@
 from . import res_config_settings
 from . import integration_webhook_endpoint
+from . import integration_webhook_endpoint_screens
 from . import integration_webhook_dispatcher
 from . import integration_webhook_dispatcher_claim
 from . import integration_webhook_dispatcher_store
@@ -7,6 +8,7 @@ from . import ir_cron
 from . import integration_webhook_event_type
 from . import integration_webhook_subscription
 from . import integration_webhook_delivery
+from . import integration_webhook_delivery_screens
 from . import integration_webhook_attempt
 from . import ir_actions_server
 from . import integration_api_policy
@@ -19,6 +21,7 @@ from . import integration_rate_limiter
 from . import integration_api_usage
 from . import ir_http
 from . import base_automation
+from . import ir_actions_actions
 from . import integration_webhook_validator
 from . import integration_webhook_rejection
 from . import integration_webhook_message
