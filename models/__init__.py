@@ -14,12 +14,15 @@ from . import ir_actions_server
 from . import integration_api_policy
 from . import integration_api_policy_reach
 from . import integration_api_policy_rule
+from . import integration_api_policy_companies
 from . import res_users
 from . import res_users_apikeys
 from . import res_users_apikeys_legacy
+from . import res_users_apikeys_companies
 from . import integration_rate_limiter
 from . import integration_api_usage
 from . import ir_http
+from . import ir_http_companies
 from . import base_automation
 from . import ir_actions_actions
 from . import integration_webhook_validator
