@@ -52,6 +52,7 @@ REASON_DENY_RULE = "deny_rule"
 REASON_ROUTE = "route"
 REASON_LIFETIME = "lifetime"
 REASON_REACH = "reach"
+REASON_COMPANY = "company"
 # A call no rule allows, for callers that do not tell the rules apart.
 REASON_RULE = REASON_NO_RULE
 
@@ -69,6 +70,8 @@ HINTS = {
     REASON_LIFETIME: "Issue a new key.",
     REASON_REACH: "Have a rule of the policy allow that operation on the model "
     "the call reaches, or leave it out of the call.",
+    REASON_COMPANY: "Name only companies the policy allows in "
+    "context.allowed_company_ids.",
 }
 
 
@@ -120,6 +123,7 @@ class Policy:
     allow_legacy_rpc: bool = False
     max_key_lifetime_days: int = 0
     rate_limits: tuple = ()  # each key's limits, as lib.ratelimit.parse_limits
+    company_ids: frozenset = frozenset()  # empty: the user's companies
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,3 +342,49 @@ def lifetime_error(expiration_date, now, max_lifetime_days):
     if expiration_date > now + datetime.timedelta(days=max_lifetime_days):
         return f"keys may live at most {max_lifetime_days} days"
     return None
+
+
+def allowed_companies(policy, user_company_ids, current_company_id, requested=None):
+    """The companies (ids, the current one first) a call of a key under
+    ``policy`` runs in: those the call names in its context's
+    ``allowed_company_ids`` (``requested``), which must all be the
+    policy's; without them, those of the key's user that the policy allows.
+    None when the policy does not restrict companies (Odoo decides).
+    Raises :class:`PolicyDenied` when the call names another company or
+    the user is in none of the policy's.
+
+    >>> policy = Policy(id=1, name="EU", company_ids=frozenset({1, 3}))
+    >>> allowed_companies(policy, [1, 2, 3], 2), allowed_companies(policy, [1, 2, 3], 3)
+    ([1, 3], [3, 1])
+    >>> allowed_companies(policy, [1, 2, 3], 1, requested=[3])
+    [3]
+    >>> def refusal(*args, **kwargs):
+    ...     try:
+    ...         allowed_companies(*args, **kwargs)
+    ...     except PolicyDenied as denied:
+    ...         return denied.reason, denied.message
+    >>> refusal(policy, [1, 2, 3], 1, requested=[3, 2])
+    ('company', "company 2 is not one of the policy's")
+    >>> refusal(policy, [2], 2)
+    ('company', "the key's user is in none of the policy's companies")
+    >>> allowed_companies(Policy(id=2, name="any"), [1, 2], 1, requested=[2]) is None
+    True
+    """
+    if not policy.company_ids:
+        return None
+    if requested:
+        for company_id in requested:
+            if company_id not in policy.company_ids:
+                raise PolicyDenied(
+                    REASON_COMPANY, f"company {company_id} is not one of the policy's"
+                )
+        return list(requested)
+    allowed = [c for c in user_company_ids if c in policy.company_ids]
+    if not allowed:
+        raise PolicyDenied(
+            REASON_COMPANY, "the key's user is in none of the policy's companies"
+        )
+    if current_company_id in allowed:
+        allowed.remove(current_company_id)
+        allowed.insert(0, current_company_id)
+    return allowed

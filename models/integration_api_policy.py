@@ -62,6 +62,13 @@ class IntegrationApiPolicy(models.Model):
         help="Keys under this policy may also call the deprecated /xmlrpc and "
         "/jsonrpc endpoints (the rules apply there too).",
     )
+    company_ids = fields.Many2many(
+        "res.company",
+        string="Allowed Companies",
+        help="Calls of keys under this policy run in these companies only (of "
+        "those their user has): a call naming another one in its context's "
+        "allowed_company_ids is refused. Empty: the user's companies.",
+    )
     key_ids = fields.One2many(
         "res.users.apikeys", "integration_policy_id", string="API Keys"
     )
@@ -227,6 +234,7 @@ class IntegrationApiPolicy(models.Model):
             allow_legacy_rpc=policy.allow_legacy_rpc,
             max_key_lifetime_days=policy.max_key_lifetime_days,
             rate_limits=policy._integration_rate_limits(),
+            company_ids=frozenset(policy.company_ids.ids),
         )
 
     def _integration_rate_limits(self):

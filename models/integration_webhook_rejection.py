@@ -4,7 +4,7 @@ import logging
 import psycopg2
 
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, format_datetime
 
 from ..lib import defaults, webhook_input
 from ..plumbing import own_cursor
@@ -140,6 +140,17 @@ class IntegrationWebhookRejection(models.Model):
         if operator != "in":
             return NotImplemented
         return [("validator_ref", "in", [ref for ref in value if ref])]
+
+    @api.depends("reason", "received_at", "validator_name")
+    def _compute_display_name(self):
+        reasons = dict(self._fields["reason"]._description_selection(self.env))
+        for rejection in self:
+            rejection.display_name = self.env._(
+                "%(reason)s at %(when)s (%(validator)s)",
+                reason=reasons.get(rejection.reason, rejection.reason),
+                when=format_datetime(self.env, rejection.received_at),
+                validator=rejection.validator_name or self.env._("no validator"),
+            )
 
     @api.model
     def _record(
