@@ -7,7 +7,7 @@
     "website": "https://github.com/integration-gateway/integration_gateway",
     "author": "Integration Gateway contributors",
     "license": "LGPL-3",
-    "depends": ["base_automation", "rpc"],
+    "depends": ["base_automation", "rpc", "portal"],
     "external_dependencies": {"python": ["jsonschema"]},
     "data": [
         "security/integration_gateway_groups.xml",
@@ -31,8 +31,16 @@
         "views/integration_webhook_rejection_views.xml",
         "views/base_automation_views.xml",
         "views/integration_menus.xml",
+        "security/integration_portal_security.xml",
+        "views/integration_portal_views.xml",
+        "views/portal_templates.xml",
+        "views/portal_integration_pages.xml",
+        "views/portal_integration_keys.xml",
     ],
     "assets": {
+        "web.assets_frontend": [
+            "integration_gateway/static/src/js/portal/*.js",
+        ],
         "web.assets_tests": [
             "integration_gateway/static/src/js/tours/*.js",
         ],

@@ -26,3 +26,6 @@ from . import base_automation
 from . import integration_webhook_validator
 from . import integration_webhook_rejection
 from . import integration_webhook_message
+from . import integration_webhook_endpoint_portal
+from . import integration_api_policy_portal
+from . import res_partner
