@@ -115,7 +115,10 @@ class IntegrationPortal(CustomerPortal):
             or partner.integration_portal_keys
             or partner.integration_portal_policy_ids
         )
-        values["integration_portal_access"] = bool(access)
+        if not counters:
+            # The home page's own rendering (its counters come later, by
+            # name: no other key may be answered then).
+            values["integration_portal_access"] = bool(access)
         if "integration_count" in counters:
             values["integration_count"] = (
                 request.env["integration.webhook.endpoint"]

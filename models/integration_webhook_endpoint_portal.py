@@ -17,7 +17,7 @@ def _portal_user(env):
 
 def _portal_limit(env, kind):
     """Counts one ``kind`` of action (``test``, ``replay``) for the current
-    portal user; raises 429 past the portal's limit."""
+    user; raises 429 past the portal's limit."""
     limiter = env["integration.rate.limiter"]
     decision = limiter._hit(f"portal:{kind}:{env.uid}", portal.PORTAL_ACTION_LIMIT)
     if decision and not decision.allowed:
@@ -37,7 +37,6 @@ class IntegrationWebhookEndpoint(models.Model):
 
     partner_id = fields.Many2one(
         "res.partner",
-        string="Partner",
         index="btree_not_null",
         tracking=True,
         ondelete="restrict",
@@ -214,41 +213,29 @@ class IntegrationWebhookEndpoint(models.Model):
             raise UserError(
                 self.env._("No failed delivery of this endpoint since then.")
             )
-        deliveries.action_requeue()
+        _portal_limit(self.env, "replay")
+        deliveries.sudo().action_requeue()
         return len(deliveries)
 
 
 class IntegrationWebhookDelivery(models.Model):
-    """Retries and replays asked by portal users count against their limit."""
+    """What portal users do to their deliveries, through the portal's pages
+    only: they have no write access, so the back office's actions stay
+    refused to them."""
 
     _inherit = "integration.webhook.delivery"
 
-    def action_retry_now(self):
-        if _portal_user(self.env):
-            self.check_access("write")
-            _portal_limit(self.env, "replay")
-        return super().action_retry_now()
-
-    def action_requeue(self):
-        if _portal_user(self.env):
-            self.check_access("write")
-            _portal_limit(self.env, "replay")
-        return super().action_requeue()
-
-    def action_cancel(self):
-        if _portal_user(self.env):
-            raise AccessError(self.env._("Deliveries are cancelled by administrators."))
-        return super().action_cancel()
-
     def _portal_retry(self):
-        """ "Retry now" on the portal: a waiting delivery is made due, a dead
-        or cancelled one is queued again."""
+        """"Retry now" on the portal, limited per user: a waiting delivery
+        is made due, a dead or cancelled one is queued again."""
         self.ensure_one()
+        self.check_access("read")
+        if self.state not in ("dead", "cancelled", "pending", "retrying"):
+            raise UserError(self.env._("Only failed deliveries can be retried."))
+        _portal_limit(self.env, "replay")
         if self.state in ("dead", "cancelled"):
-            return self.action_requeue()
-        if self.state in ("pending", "retrying"):
-            return self.action_retry_now()
-        raise UserError(self.env._("Only failed deliveries can be retried."))
+            return self.sudo().action_requeue()
+        return self.sudo().action_retry_now()
 
     @api.model
     def _portal_domain(self, endpoint, state=None, event_type_id=None, since=None):

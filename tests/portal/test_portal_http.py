@@ -185,6 +185,26 @@ class TestPortalHttp(HttpCase):
             [created.ids, {"event_type_ids": [(6, 0, self.hidden_type.ids)]}],
         )
         self.assertEqual(answer["error"]["data"]["name"], "odoo.exceptions.AccessError")
+        # And deleted.
+        deleted = self.post(f"/my/integrations/endpoints/{created.id}/delete")
+        self.assertEqual(deleted.status_code, 303)
+        self.assertFalse(created.exists())
+
+    def test_disable_enable_and_replay(self):
+        self.login("a")
+        own = self.endpoints["a"]
+        dead = self.env["integration.webhook.delivery"].create(
+            {"endpoint_id": own.id, "payload": "{}", "state": "dead"}
+        )
+        url = f"/my/integrations/endpoints/{own.id}"
+        response = self.post(f"{url}/replay", since="2000-01-01")
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual(dead.state, "pending")
+        self.assertEqual(self.post(f"{url}/active", active="0").status_code, 303)
+        self.assertFalse(own.active)
+        self.assertIn("Disabled", self.url_open("/my/integrations").text)
+        self.assertEqual(self.post(f"{url}/active", active="1").status_code, 303)
+        self.assertTrue(own.active)
 
     @mute_logger("odoo.http")
     def test_extra_headers_are_neither_shown_nor_editable(self):

@@ -19,6 +19,7 @@ def copy(tmp_path):
         tool.SCREENSHOT_DIR,
         "static/src/js/tours",
         "tests/ui/test_tour_scenarios.py",
+        "tests/portal/test_portal_tour.py",
     ):
         source, target = ROOT / relative, tmp_path / relative
         target.parent.mkdir(parents=True, exist_ok=True)
