@@ -226,7 +226,7 @@ class IntegrationWebhookDelivery(models.Model):
     _inherit = "integration.webhook.delivery"
 
     def _portal_retry(self):
-        """"Retry now" on the portal, limited per user: a waiting delivery
+        """The portal's *Retry Now*, limited per user: a waiting delivery
         is made due, a dead or cancelled one is queued again."""
         self.ensure_one()
         self.check_access("read")
