@@ -160,7 +160,10 @@ class IntegrationPortalActions(IntegrationPortal):
     # -- deliveries ------------------------------------------------------
 
     @route(
-        "/my/integrations/endpoints/<int:endpoint_id>/deliveries",
+        [
+            "/my/integrations/endpoints/<int:endpoint_id>/deliveries",
+            "/my/integrations/endpoints/<int:endpoint_id>/deliveries/page/<int:page>",
+        ],
         type="http",
         auth="user",
         website=True,

@@ -206,6 +206,65 @@ class TestPortalHttp(HttpCase):
         self.assertEqual(self.post(f"{url}/active", active="1").status_code, 303)
         self.assertTrue(own.active)
 
+    def test_deliveries_are_filtered_and_paged(self):
+        own = self.endpoints["a"]
+        Delivery = self.env["integration.webhook.delivery"]
+        Delivery.create(
+            [
+                {
+                    "endpoint_id": own.id,
+                    "payload": json.dumps({"n": n}),
+                    "state": "dead" if n % 2 else "delivered",
+                    "event_type_id": self.event_type.id if n < 4 else False,
+                }
+                for n in range(45)
+            ]
+        )
+        self.login("a")
+        url = f"/my/integrations/endpoints/{own.id}/deliveries"
+        rows = re.compile(r'class="o_integration_delivery_row"')
+        page = self.url_open(url)
+        self.assertEqual(len(rows.findall(page.text)), 20)
+        self.assertIn(f"{url}/page/3", page.text)
+        last = self.url_open(f"{url}/page/3")
+        self.assertEqual(len(rows.findall(last.text)), 5)
+        dead = self.url_open(f"{url}?state=dead")
+        self.assertEqual(dead.text.count('data-state="dead"'), 20)
+        self.assertNotIn('data-state="delivered"', dead.text)
+        typed = self.url_open(f"{url}?event_type_id={self.event_type.id}")
+        self.assertEqual(len(rows.findall(typed.text)), 4)
+        later = self.url_open(f"{url}?since=2999-01-01")
+        self.assertEqual(len(rows.findall(later.text)), 0)
+
+    @mute_logger("odoo.http")
+    def test_partners_without_permission_see_nothing(self):
+        company = self.users["a"].partner_id.parent_id
+        company.write(
+            {
+                "integration_portal_endpoints": False,
+                "integration_portal_keys": False,
+                "integration_portal_policy_ids": [Command.clear()],
+            }
+        )
+        self.login("a")
+        own = self.endpoints["a"]
+        for url in (
+            "/my/integrations",
+            "/my/integrations/keys",
+            f"/my/integrations/endpoints/{own.id}",
+        ):
+            self.assertEqual(self.url_open(url).status_code, 404, url)
+        self.assertNotIn("/my/integrations", self.url_open("/my").text)
+        answer = self.call_kw(
+            "integration.webhook.endpoint", "write", [own.ids, {"name": "Mine"}]
+        )
+        self.assertEqual(answer["error"]["data"]["name"], "odoo.exceptions.AccessError")
+        # The back office: the company's form counts and opens its endpoints.
+        self.assertEqual(company.integration_endpoint_count, 1)
+        self.assertEqual(self.users["a"].partner_id.integration_endpoint_count, 1)
+        action = company.action_open_integrations()
+        self.assertEqual(self.env[action["res_model"]].search(action["domain"]), own)
+
     @mute_logger("odoo.http")
     def test_extra_headers_are_neither_shown_nor_editable(self):
         self.login("a")
