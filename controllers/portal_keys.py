@@ -9,6 +9,7 @@ as core does; the key is shown once.
 
 import datetime
 import json
+import logging
 
 from werkzeug.exceptions import NotFound
 
@@ -18,6 +19,8 @@ from odoo.http import request, route
 
 from ..lib import portal
 from .portal import FORM_ERRORS, IntegrationPortal
+
+_logger = logging.getLogger(__name__)
 
 
 class IntegrationPortalKeys(IntegrationPortal):
@@ -31,15 +34,20 @@ class IntegrationPortalKeys(IntegrationPortal):
             domain = Domain("user_id", "=", request.env.uid)
         return ApiKeys.search(domain, order="create_date desc, id desc")
 
-    def _integration_render_keys(self, partner, token=None, error=None):
+    def _integration_render_keys(self, partner, token=None, error=None, key_id=None):
         keys = self._integration_keys(partner)
+        charted = keys
+        if key_id is not None:
+            charted = keys.filtered(lambda k: k.id == key_id)
+            if not charted:
+                raise NotFound()
         today = fields.Date.today()
         first = today - datetime.timedelta(days=portal.USAGE_DAYS - 1)
         usage = (
             request.env["integration.api.usage"]
             .sudo()
             .search_read(
-                [("key_id", "in", keys.ids), ("date", ">=", first)],
+                [("key_id", "in", charted.ids), ("date", ">=", first)],
                 ["date", "calls", "rate_limited", "denied"],
             )
         )
@@ -58,6 +66,7 @@ class IntegrationPortalKeys(IntegrationPortal):
             self._integration_values(
                 "integration_keys",
                 keys=keys,
+                charted_key=charted if key_id is not None else None,
                 summaries={p.id: p._integration_summary() for p in policies},
                 usage_json=json.dumps(series),
                 policies=partner.integration_portal_policy_ids,
@@ -72,9 +81,12 @@ class IntegrationPortalKeys(IntegrationPortal):
         return response
 
     @route("/my/integrations/keys", type="http", auth="user", website=True)
-    def integration_keys(self, **kw):
+    def integration_keys(self, key_id=None, **kw):
+        """The keys; the chart shows the usage of all of them, or of the key
+        ``key_id``."""
         partner = self._integration_require(endpoints=False)
-        return self._integration_render_keys(partner)
+        key_id = int(key_id) if (key_id or "").isdigit() else None
+        return self._integration_render_keys(partner, key_id=key_id)
 
     @route(
         "/my/integrations/keys/new",
@@ -120,6 +132,9 @@ class IntegrationPortalKeys(IntegrationPortal):
         if not key:
             raise NotFound()
         key.unlink()
+        _logger.info(
+            "API key #%s revoked on the portal by %s", key_id, request.env.user.login
+        )
         self._integration_flash(
             request.env._("The key is revoked: it no longer works.")
         )

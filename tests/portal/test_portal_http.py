@@ -6,10 +6,12 @@ a secret is shown, the SSRF refusal, the rate limit) and the JSON-RPC of
 the same session, which must not go further than the pages.
 """
 
+import html
 import json
 import re
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.fields import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
@@ -353,6 +355,25 @@ class TestPortalHttp(HttpCase):
         self.assertNotIn("key b", page.text)
         revoke = self.post(f"/my/integrations/keys/{keys['b'].id}/revoke")
         self.assertEqual(revoke.status_code, 404)
+        foreign = self.url_open(f"/my/integrations/keys?key_id={keys['b'].id}")
+        self.assertEqual(foreign.status_code, 404)
+        # The chart of one key: its calls, not its colleagues'.
+        Usage = self.env["integration.api.usage"]
+        for tag, calls in (("a", 7), ("b", 900)):
+            Usage.create(
+                {
+                    "date": fields.Date.today(),
+                    "key_id": keys[tag].id,
+                    "user_id": self.users[tag].id,
+                    "calls": calls,
+                }
+            )
+        chart = self.url_open(f"/my/integrations/keys?key_id={keys['a'].id}")
+        usage = json.loads(
+            html.unescape(re.search(r'data-usage="([^"]+)"', chart.text).group(1))
+        )
+        self.assertEqual(usage["calls"][-1], 7)
+        self.assertEqual(sum(usage["calls"]), 7)
         self.assertTrue(keys["b"].exists())
         # Issuing asks for the password and caps the lifetime by the policy.
         form = {"name": "BI", "policy_id": str(self.policy.id), "days": "365"}
