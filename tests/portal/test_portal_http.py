@@ -341,6 +341,20 @@ class TestPortalHttp(HttpCase):
         )
         self.assertEqual(response.status_code, 303)
 
+    def test_retries_are_rate_limited(self):
+        self.login("a")
+        dead = self.env["integration.webhook.delivery"].create(
+            {"endpoint_id": self.endpoints["a"].id, "payload": "{}", "state": "dead"}
+        )
+        token = self.csrf()
+        url = f"/my/integrations/deliveries/{dead.id}/retry"
+        for _n in range(10):
+            self.assertEqual(self.post(url, csrf_token=token).status_code, 303)
+        self.assertEqual(dead.state, "pending")
+        refused = self.post(url, csrf_token=token)
+        self.assertEqual(refused.status_code, 429)
+        self.assertIn("Rate limit exceeded", refused.text)
+
     @mute_logger("odoo.http")
     def test_keys_of_the_company_only(self):
         ApiKeys = self.env["res.users.apikeys"]

@@ -10,7 +10,7 @@ from odoo.fields import Command
 from odoo.tests import new_test_user, tagged
 
 from ...lib import portal as portal_lib
-from ..common import make_due, run_dispatcher
+from ..common import forget_rate_limits, make_due, run_dispatcher
 from ..ui.tour_screenshots import ScreenshotTourCase
 from ..webhook_receiver import WebhookReceiver
 
@@ -78,6 +78,11 @@ class TestPortalTours(ScreenshotTourCase):
             groups="base.group_portal",
         )
         cls.user.partner_id.parent_id = cls.company
+
+    def setUp(self):
+        super().setUp()
+        # The portal's rate limit counts on connections of its own.
+        self.addCleanup(forget_rate_limits, self.env.cr.dbname, "portal:%")
 
     def test_endpoints_on_the_portal(self):
         warehouse = self.env["integration.webhook.endpoint"].create(
