@@ -9,7 +9,7 @@
     "license": "LGPL-3",
     "development_status": "Beta",
     "maintainers": ["integration-gateway"],
-    "depends": ["base_automation", "mail", "rpc"],
+    "depends": ["base_automation", "mail", "portal", "rpc"],
     "external_dependencies": {"python": ["jsonschema"]},
     "data": [
         "security/integration_gateway_groups.xml",
@@ -39,10 +39,18 @@
         "views/integration_webhook_message_views.xml",
         "views/integration_webhook_validator_queue_views.xml",
         "data/ir_cron_incoming_data.xml",
+        "security/integration_portal_security.xml",
+        "views/integration_portal_views.xml",
+        "views/portal_templates.xml",
+        "views/portal_integration_pages.xml",
+        "views/portal_integration_keys.xml",
     ],
     "assets": {
         "web.assets_backend": [
             "integration_gateway/static/src/views/*",
+        ],
+        "web.assets_frontend": [
+            "integration_gateway/static/src/js/portal/*.js",
         ],
         "web.assets_tests": [
             "integration_gateway/static/src/js/tours/*.js",

@@ -41,6 +41,12 @@ Code map (capability: core here → its adapters):
 * rate limits: ``ratelimit/`` (item, window, headers, storage) →
   ``models/integration_rate_limiter.py``; API usage: ``api_usage.py`` →
   ``models/integration_api_usage.py``;
+* partner portal: ``portal.py`` (the portal's fields, public URLs, the
+  usage chart, portal keys' lifetime) → ``controllers/portal*.py`` (the
+  ``/my/integrations`` pages), ``models/integration_webhook_endpoint_portal.py``
+  (an endpoint's partner, what portal users may write, their rate limit),
+  ``models/res_partner.py`` (the partner's portal permissions),
+  ``models/integration_api_policy_portal.py`` (a policy in plain words);
 * settings' names and defaults: ``defaults.py``.
 
 Shared database plumbing (own connections, ``own_cursor``, waking the cron

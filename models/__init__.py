@@ -31,3 +31,6 @@ from . import integration_webhook_message
 from . import integration_webhook_message_run
 from . import integration_webhook_validator_queue
 from . import ir_actions_server_payload
+from . import integration_webhook_endpoint_portal
+from . import integration_api_policy_portal
+from . import res_partner

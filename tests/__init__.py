@@ -6,6 +6,7 @@
 - ``api_keys/``: API key policies, their reach, read-only keys, rate limits
   and the guard against key guessing;
 - ``incoming/``: validated incoming webhooks and their validators;
+- ``portal/``: the partner portal over HTTP and in the browser;
 - ``ui/``: tours, menus, screenshots, the README, translations, the install
   log and the documentation's examples;
 - ``lib/``: plain unit tests and doctests of the ORM-free core (pytest only).
@@ -44,6 +45,7 @@ from .incoming import (
     test_validator_weakening,
     test_webhook_validator,
 )
+from .portal import test_portal_http, test_portal_tour
 from .ui import (
     test_examples,
     test_i18n,
