@@ -26,3 +26,6 @@ from . import base_automation
 from . import integration_webhook_validator
 from . import integration_webhook_rejection
 from . import integration_webhook_message
+from . import integration_webhook_endpoint_auth
+from . import integration_webhook_endpoint_tls
+from . import integration_webhook_oauth2_token
