@@ -196,7 +196,9 @@ class IntegrationWebhookEndpoint(models.Model):
 
     def _drop_administrator_settings(self):
         """Also clears the OAuth2 client secret: it was given for the token
-        URL, and the token for the receiver, that an administrator saw."""
+        URL, and the token for the receiver, that an administrator saw. (A
+        moved token URL drops the private-network permission too: the token
+        request goes through the same guard as the deliveries.)"""
         dropped = self.sudo().filtered("oauth2_client_secret")
         result = super()._drop_administrator_settings()
         for endpoint in dropped:
