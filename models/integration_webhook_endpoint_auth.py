@@ -131,11 +131,24 @@ class IntegrationWebhookEndpoint(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        for vals in vals_list:
-            algorithm = vals.get("signature_algorithm") or "hmac_sha256"
-            if not vals.get("secret") and algorithm in ALGORITHMS:
-                vals["secret"] = ALGORITHMS[algorithm]()
-        return super().create(vals_list)
+        # The secret is for system administrators only: an Ed25519 endpoint
+        # made by someone else gets its key pair from the superuser, after
+        # it is created with the default (HMAC) secret.
+        vals_list = [dict(vals) for vals in vals_list]
+        key_pairs = []
+        for index, vals in enumerate(vals_list):
+            if vals.get("signature_algorithm") == "ed25519" and not vals.get("secret"):
+                vals["signature_algorithm"] = "hmac_sha256"
+                key_pairs.append(index)
+        endpoints = super().create(vals_list)
+        for index in key_pairs:
+            super(IntegrationWebhookEndpoint, endpoints[index].sudo()).write(
+                {
+                    "signature_algorithm": "ed25519",
+                    "secret": standard_webhooks.generate_signing_key(),
+                }
+            )
+        return endpoints
 
     def write(self, vals):
         switched = self.browse()
@@ -193,6 +206,7 @@ class IntegrationWebhookEndpoint(models.Model):
                     until=fields.Datetime.to_string(until or now),
                 )
             )
+        return True
 
     def _drop_administrator_settings(self):
         """Also clears the OAuth2 client secret: it was given for the token

@@ -87,7 +87,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.request.settimeout(10)
             self.request.do_handshake()
             self.request.settimeout(None)
-        super().setup()
+        return super().setup()
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -352,14 +352,13 @@ class TokenServer:
         self._server = None
         for port in range(18200, 18250):
             try:
-                self._server = ThreadingHTTPServer(("127.0.0.1", port), _TokenHandler)
+                self._server = _Server(("127.0.0.1", port), _TokenHandler)
                 break
             except OSError as exc:
                 if exc.errno != errno.EADDRINUSE:
                     raise
         if self._server is None:
             raise OSError("no free port for the test token server")
-        self._server.daemon_threads = True
         self._server.token_server = self
         self._thread = None
 
@@ -376,6 +375,9 @@ class TokenServer:
     def __exit__(self, *exc):
         self._server.shutdown()
         self._server.server_close()
+        # Kept-alive connections too: a sender's pooled connection must not
+        # reach this server's handlers in the next test.
+        self._server.close_connections()
         self._thread.join(5)
 
     def _issue(self, authorization, form):

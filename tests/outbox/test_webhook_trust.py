@@ -112,6 +112,18 @@ class TestEd25519Signatures(WebhookCase):
             )
 
     def test_only_administrators_see_the_private_key_or_switch(self):
+        # A manager makes an Ed25519 endpoint, but only sees its public key.
+        made = self.Endpoint.with_user(self.manager).create(
+            {
+                "name": "Ledger",
+                "url": "https://ledger.example.com/hook",
+                "signature_algorithm": "ed25519",
+            }
+        )
+        self.assertTrue(made.sudo().secret.startswith("whsk_"))
+        self.assertEqual(
+            made.public_key, standard_webhooks.public_key(made.sudo().secret)
+        )
         endpoint = self.make_endpoint("/ok", signature_algorithm="ed25519")
         as_manager = endpoint.with_user(self.manager)
         self.assertEqual(as_manager.public_key, endpoint.public_key)
@@ -284,6 +296,11 @@ class TestOAuth2ClientCredentials(WebhookCase):
         self.tokens.client_secret = self.client_secret
         self.make_due(delivery)
         self.dispatch()
+        self.assertEqual(
+            delivery.attempt_ids.mapped("status_code"),
+            [200, 0],
+            delivery.attempt_ids.mapped("error"),
+        )
         self.assertEqual(delivery.state, "delivered")
         self.assertEqual(len(self.tokens.requests), 2)
 
