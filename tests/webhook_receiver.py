@@ -367,7 +367,10 @@ class TokenServer:
 
     def __enter__(self):
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="token-server", daemon=True
+            target=self._server.serve_forever,
+            args=(0.05,),  # seconds between checks for shutdown
+            name="token-server",
+            daemon=True,
         )
         self._thread.start()
         return self

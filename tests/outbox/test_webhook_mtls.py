@@ -137,10 +137,22 @@ class TestMutualTLS(WebhookCase):
         )
         self.assertEqual(refused.state, "retrying")
         self.assertFalse(refused.attempt_ids.status_code)
-        self.assertTrue(refused.attempt_ids.error)
+        self.assertTrue(refused.attempt_ids.error, refused.attempt_ids.error)
         self.assertEqual(len(self.tls_receiver.snapshot()), 1)
         # The receiver's certificate is checked against the CA bundle: with
         # the usual authorities instead, it is refused.
+        # And its host name too: the certificate is for 127.0.0.1 only.
+        misnamed = self.make_tls_endpoint(
+            name="Bank by name",
+            url=self.tls_receiver.url("/ok", host="localhost"),
+            tls_client_cert=b64(pem(self.client)),
+            tls_client_key=b64(key_pem(self.client_key)),
+        )
+        refused_by_name = self.enqueue(misnamed)
+        self.dispatch()
+        self.assertEqual(refused_by_name.state, "retrying")
+        self.assertIn("hostname", refused_by_name.attempt_ids.error)
+        self.assertEqual(len(self.tls_receiver.snapshot()), 1)
         endpoint.sudo().tls_ca_bundle = False
         other = self.enqueue(endpoint)
         self.dispatch()

@@ -304,6 +304,16 @@ class TestOAuth2ClientCredentials(WebhookCase):
         self.assertEqual(delivery.state, "delivered")
         self.assertEqual(len(self.tokens.requests), 2)
 
+    def test_a_second_401_is_the_answer(self):
+        endpoint = self.make_oauth2_endpoint(url=self.receiver.url("/status/401"))
+        delivery = self.enqueue(endpoint)
+        self.dispatch()
+        # One new token after the first 401, not one per refusal.
+        self.assertEqual(len(self.receiver.wait_for(2)), 2)
+        self.assertEqual(len(self.tokens.issued), 2)
+        self.assertEqual(delivery.state, "retrying")
+        self.assertEqual(delivery.attempt_ids.status_code, 401)
+
     def test_the_token_url_goes_through_the_ssrf_guard(self):
         endpoint = self.make_oauth2_endpoint()
         endpoint.allow_private_network = False
