@@ -1,6 +1,8 @@
 """Signatures of incoming webhooks, one verifier per sender's scheme.
 
-Every scheme signs the raw body with HMAC; they differ in the header that
+Every scheme signs the raw body with HMAC (Standard Webhooks also with
+Ed25519, ``v1a``, checked against the sender's ``whpk_`` public key); they
+differ in the header that
 carries the signature, how it is encoded, whether a timestamp is signed too,
 and where the sender puts the message id used against replays:
 

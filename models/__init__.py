@@ -34,3 +34,6 @@ from . import ir_actions_server_payload
 from . import integration_webhook_endpoint_portal
 from . import integration_api_policy_portal
 from . import res_partner
+from . import integration_webhook_endpoint_auth
+from . import integration_webhook_endpoint_tls
+from . import integration_webhook_oauth2_token

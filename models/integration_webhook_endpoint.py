@@ -285,7 +285,7 @@ class IntegrationWebhookEndpoint(models.Model):
                 {
                     "previous_secret": previous,
                     "previous_secret_expires_at": until,
-                    "secret": standard_webhooks.generate_secret(),
+                    "secret": endpoint._new_secret(),
                 }
             )
             endpoint.message_post(

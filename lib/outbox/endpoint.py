@@ -16,7 +16,9 @@ the last ``HEALTH_WINDOW`` (:func:`figures`).
 
 Secrets: a delivery is signed with the current secret and, for a grace
 period after a rotation, with the previous one too (:func:`signing_secrets`,
-:func:`rotation`).
+:func:`rotation`); a ``whsec_`` secret signs with HMAC (``v1``), a ``whsk_``
+key with Ed25519 (``v1a``). An endpoint may also authenticate with an OAuth2
+token (:mod:`.oauth2`) and a client certificate (:mod:`.tls`).
 
 A test event (:func:`test_event_payload`) is tried once and leaves the
 endpoint's health alone; :func:`test_outcome` says how its answer is shown.
@@ -63,6 +65,8 @@ class EndpointSettings:
     allow_private: bool = False
     secrets: tuple = ()
     rate: int = 0  # requests per second at most; 0 does not throttle
+    auth: object = None  # an oauth2.TokenSource: a bearer token is sent
+    tls: object = None  # a tls.ClientTLS: a client certificate is presented
 
     @classmethod
     def compile(
@@ -100,6 +104,8 @@ class EndpointSettings:
             not_before=not_before,
             msg_id=msg_id,
             secrets=self.secrets,
+            auth=self.auth,
+            tls=self.tls,
         )
 
 

@@ -67,6 +67,12 @@ class DestinationRefused(Exception):
     """The request would reach an address outside the public internet."""
 
 
+class AuthorizationFailed(Exception):
+    """The credentials towards the receiver (an OAuth2 token, a client
+    certificate) could not be had or used; the text says why, without any
+    secret. See :mod:`.oauth2` and :mod:`.tls`."""
+
+
 # -- configuration checks --------------------------------------------------
 
 
@@ -190,7 +196,7 @@ class _GuardedConnectionMixin:
         )
 
 
-def _pool_manager(allow_private, resolver, maxsize):
+def _pool_manager(allow_private, resolver, maxsize, ssl_context=None):
     attrs = {"allow_private": allow_private, "resolver": staticmethod(resolver)}
     http_conn = type(
         "GuardedHTTPConnection", (_GuardedConnectionMixin, HTTPConnection), attrs
@@ -199,7 +205,10 @@ def _pool_manager(allow_private, resolver, maxsize):
         "GuardedHTTPSConnection", (_GuardedConnectionMixin, HTTPSConnection), attrs
     )
     kwargs = {"maxsize": maxsize, "block": False, "retries": False}
-    if certifi is not None:
+    if ssl_context is not None:
+        # It holds the client certificate and the authorities to trust.
+        kwargs["ssl_context"] = ssl_context
+    elif certifi is not None:
         kwargs["ca_certs"] = certifi.where()
     manager = urllib3.PoolManager(num_pools=256, **kwargs)
     manager.pool_classes_by_scheme = {
@@ -231,6 +240,8 @@ class Message:
     not_before: float = 0.0
     msg_id: str | None = None
     secrets: tuple = ()
+    auth: object = None  # an oauth2.TokenSource
+    tls: object = None  # a tls.ClientTLS
 
 
 @dataclass(frozen=True)
@@ -255,6 +266,7 @@ class Sender:
 
     def __init__(self, concurrency=CONCURRENCY, resolver=socket.getaddrinfo):
         self.concurrency = concurrency
+        self._resolver = resolver
         self._managers = {
             flag: _pool_manager(flag, resolver, POOL_SIZE) for flag in (False, True)
         }
@@ -269,8 +281,14 @@ class Sender:
             time.sleep(start_at - time.time())
         started = time.time()
         try:
-            status, excerpt, retry_after = self._post(message, started)
-        except DestinationRefused as exc:
+            if message.auth is None:
+                status, excerpt, retry_after = self._post(message, started)
+            else:
+                status, excerpt, retry_after = message.auth.send(
+                    lambda authorization: self._post(message, started, authorization),
+                    self._managers[message.allow_private],
+                )
+        except (DestinationRefused, AuthorizationFailed) as exc:
             return self._result(started, error=str(exc))
         except NewConnectionError as exc:
             # Before the timeouts: urllib3 makes it a ConnectTimeoutError.
@@ -299,7 +317,12 @@ class Sender:
         with ThreadPoolExecutor(workers, thread_name_prefix="webhook-sender") as pool:
             return list(pool.map(lambda m: self.send(m, deadline), messages))
 
-    def _post(self, message, started):
+    def _manager(self, message):
+        if message.tls is None:
+            return self._managers[message.allow_private]
+        return message.tls.manager(message.allow_private, self._resolver)
+
+    def _post(self, message, started, bearer=None):
         url, authorization = split_credentials(message.url)
         headers = {
             "User-Agent": USER_AGENT,
@@ -307,7 +330,9 @@ class Sender:
             **message.headers,
             "Content-Type": "application/json",
         }
-        if authorization and "Authorization" not in headers:
+        if bearer:
+            headers["Authorization"] = bearer
+        elif authorization and "Authorization" not in headers:
             headers["Authorization"] = authorization
         if message.secrets:
             headers.update(
@@ -315,7 +340,7 @@ class Sender:
                     message.secrets, message.msg_id, message.body
                 )
             )
-        response = self._managers[message.allow_private].request(
+        response = self._manager(message).request(
             "POST",
             url,
             body=message.body,
