@@ -280,6 +280,10 @@ class IntegrationPortal(CustomerPortal):
                 endpoint,
                 error=request.env._("Enter your password to see the signing secret."),
             )
+        if endpoint.signature_algorithm == "ed25519":
+            # The private key never leaves the database: the receiver needs
+            # the public key, shown on the page to anyone who sees it.
+            return self._integration_render_endpoint(endpoint)
         return self._integration_render_endpoint(
             endpoint, secret=endpoint.sudo().secret
         )

@@ -316,6 +316,24 @@ class TestPortalHttp(HttpCase):
         self.assertEqual(response.headers["Cache-Control"], "no-store")
 
     @mute_logger("odoo.http")
+    def test_an_ed25519_endpoint_shows_its_public_key_never_its_private_key(self):
+        own = self.endpoints["a"]
+        own.sudo().write({"signature_algorithm": "ed25519"})
+        own.sudo().write({"previous_secret": False})  # no HMAC grace period
+        private_key, public_key = own.sudo().secret, own.public_key
+        self.assertTrue(private_key.startswith("whsk_"))
+        self.login("a")
+        page = self.url_open(f"/my/integrations/endpoints/{own.id}")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn(public_key, page.text)
+        response = self.post(
+            f"/my/integrations/endpoints/{own.id}/secret", password="ig_portal_a"
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn(public_key, response.text)
+        self.assertNotIn(private_key, response.text)
+
+    @mute_logger("odoo.http")
     def test_test_events_are_rate_limited(self):
         self.login("a")
         own = self.endpoints["a"]
