@@ -8,7 +8,7 @@
     "author": "Integration Gateway contributors",
     "license": "LGPL-3",
     "depends": ["base_automation", "rpc"],
-    "external_dependencies": {"python": ["jsonschema"]},
+    "external_dependencies": {"python": ["jsonschema", "prometheus_client"]},
     "data": [
         "security/integration_gateway_groups.xml",
         "security/ir.model.access.csv",
@@ -31,6 +31,8 @@
         "views/integration_webhook_rejection_views.xml",
         "views/base_automation_views.xml",
         "views/integration_menus.xml",
+        "data/integration_monitoring_data.xml",
+        "views/integration_monitoring_views.xml",
     ],
     "assets": {
         "web.assets_tests": [

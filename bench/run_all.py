@@ -35,6 +35,7 @@ MODULES = [
     "webhook_overhead",
     "event_fanout",
     "outgoing_dispatch",
+    "metrics_scrape",
     "claim_query",
 ]
 

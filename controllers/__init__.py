@@ -1,3 +1,4 @@
 from . import rpc
 from . import incoming_webhook
 from . import event_catalog
+from . import metrics

@@ -26,3 +26,9 @@ from . import base_automation
 from . import integration_webhook_validator
 from . import integration_webhook_rejection
 from . import integration_webhook_message
+from . import integration_metrics
+from . import integration_metrics_hooks
+from . import integration_webhook_delivery_trace
+from . import integration_webhook_endpoint_alerts
+from . import res_config_settings_monitoring
+from . import ir_http_metrics

@@ -29,7 +29,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from .. import networks, standard_webhooks
+from .. import networks, standard_webhooks, trace_context
 
 try:
     import certifi
@@ -231,6 +231,7 @@ class Message:
     not_before: float = 0.0
     msg_id: str | None = None
     secrets: tuple = ()
+    trace_id: str | None = None  # W3C trace of the delivery (lib.trace_context)
 
 
 @dataclass(frozen=True)
@@ -309,6 +310,7 @@ class Sender:
         }
         if authorization and "Authorization" not in headers:
             headers["Authorization"] = authorization
+        headers.update(trace_context.outgoing_headers(message.trace_id))
         if message.secrets:
             headers.update(
                 standard_webhooks.sign_headers(
