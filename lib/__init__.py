@@ -36,6 +36,13 @@ Code map (capability: core here → its adapters):
 * rate limits: ``ratelimit/`` (item, window, headers, storage) →
   ``models/integration_rate_limiter.py``; API usage: ``api_usage.py`` →
   ``models/integration_api_usage.py``;
+* observability: ``metrics.py`` (the Prometheus series of a snapshot),
+  ``trace_context.py`` (W3C traceparent), ``outbox/tracing.py``
+  (attempts as OpenTelemetry spans), ``endpoint_alerts.py`` (when an
+  endpoint's people are told) → ``models/integration_metrics*.py``,
+  ``controllers/metrics.py``, ``ir_http_metrics.py`` (the scrape token),
+  ``integration_webhook_delivery_trace.py``,
+  ``integration_webhook_endpoint_alerts.py``;
 * settings' names and defaults: ``defaults.py``.
 
 Shared database plumbing (own connections, ``own_cursor``, waking the cron

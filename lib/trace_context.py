@@ -9,9 +9,11 @@ its own. Every attempt of a delivery sends ``traceparent`` with the
 delivery's trace id and a new span id (:func:`outgoing_headers`), so that a
 tracing backend shows the receiver's work under the call that caused it.
 
-No OpenTelemetry SDK is needed. When ``opentelemetry-api`` is importable,
-:func:`span` opens real spans (dispatch batches and attempts); otherwise it
-does nothing.
+No OpenTelemetry SDK is needed. When ``opentelemetry-api`` is importable
+(``TRACING``), :func:`span` opens real spans (dispatch batches) and
+:class:`lib.outbox.tracing.TracingSender` sends each attempt inside a span
+of its delivery's trace, whose id is the one ``traceparent`` carries;
+otherwise :func:`span` does nothing and attempts get a random span id.
 """
 
 import contextlib
@@ -23,6 +25,7 @@ try:  # optional: spans only where an OpenTelemetry API is installed
 except ImportError:  # pragma: no cover - depends on the deployment
     _otel_trace = None
 
+TRACING = _otel_trace is not None  # spans are emitted
 VERSION = "00"
 SAMPLED = "01"  # trace flags: the caller recorded its span
 TRACER_NAME = "odoo.integration_gateway"
@@ -91,9 +94,10 @@ def traceparent(trace_id, span_id):
     return f"{VERSION}-{trace_id}-{span_id}-{SAMPLED}"
 
 
-def outgoing_headers(trace_id):
+def outgoing_headers(trace_id, span_id=None):
     """The trace header of one attempt of a delivery of trace ``trace_id``:
-    the same trace, a new span; a new trace when there is none.
+    the same trace, a new span (``span_id`` when the attempt's span has
+    one); a new trace when there is none.
 
     >>> trace = "4bf92f3577b34da6a3ce929d0e0e4736"
     >>> first = parse(outgoing_headers(trace)["traceparent"])
@@ -102,8 +106,14 @@ def outgoing_headers(trace_id):
     (True, True)
     >>> len(parse(outgoing_headers(None)["traceparent"])[0])
     32
+    >>> outgoing_headers(trace, "b7ad6b7169203331")["traceparent"][36:]
+    'b7ad6b7169203331-01'
     """
-    return {"traceparent": traceparent(trace_id or new_trace_id(), new_span_id())}
+    return {
+        "traceparent": traceparent(
+            trace_id or new_trace_id(), (trace_id and span_id) or new_span_id()
+        )
+    }
 
 
 def span(name, **attributes):

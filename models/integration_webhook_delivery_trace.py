@@ -58,7 +58,6 @@ class IntegrationWebhookDelivery(models.Model):
     origin_call = fields.Char(
         readonly=True, help="The JSON/2 call (model.method) or route that caused it."
     )
-    same_trace_count = fields.Integer(compute="_compute_same_trace_count")
 
     # What a scrape counts: the deliveries waiting or dead, per endpoint and
     # state, with the age of the oldest, read from this index alone.
@@ -66,18 +65,6 @@ class IntegrationWebhookDelivery(models.Model):
         "(endpoint_id, state, create_date)"
         " WHERE state IN ('pending', 'retrying', 'sending', 'dead')"
     )
-
-    def _compute_same_trace_count(self):
-        traced = self.filtered("trace_id")
-        counts = dict(
-            self._read_group(
-                [("trace_id", "in", traced.mapped("trace_id"))],
-                ["trace_id"],
-                ["__count"],
-            )
-        )
-        for delivery in self:
-            delivery.same_trace_count = counts.get(delivery.trace_id, 0)
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -34,7 +34,7 @@ class IntegrationWebhookEndpoint(models.Model):
     user_id = fields.Many2one(
         "res.users",
         string="Responsible",
-        default=lambda self: self.env.user,
+        default=lambda self: self.env.user.filtered(lambda user: not user.share),
         tracking=True,
         domain=[("share", "=", False)],
         help="Gets an activity when the endpoint is failing, disabled or has "
@@ -280,7 +280,8 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
 
     def _notify_disabled(self, endpoints):
         # The message is the dispatcher's own; the rest of the alert follows.
-        super()._notify_disabled(endpoints)
+        result = super()._notify_disabled(endpoints)
         for endpoint in endpoints.sudo():
             if endpoint.alert_state != alerts.DISABLED:
                 endpoint._integration_raise_alert(alerts.DISABLED, post=False)
+        return result

@@ -231,7 +231,11 @@ class Message:
     not_before: float = 0.0
     msg_id: str | None = None
     secrets: tuple = ()
-    trace_id: str | None = None  # W3C trace of the delivery (lib.trace_context)
+    # W3C trace of the delivery, its caller's span, and the attempt's span
+    # (lib.trace_context).
+    trace_id: str | None = None
+    parent_span_id: str | None = None
+    span_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -310,7 +314,9 @@ class Sender:
         }
         if authorization and "Authorization" not in headers:
             headers["Authorization"] = authorization
-        headers.update(trace_context.outgoing_headers(message.trace_id))
+        headers.update(
+            trace_context.outgoing_headers(message.trace_id, message.span_id)
+        )
         if message.secrets:
             headers.update(
                 standard_webhooks.sign_headers(

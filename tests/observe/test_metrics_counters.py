@@ -8,7 +8,10 @@ from odoo import fields
 from odoo.tests import tagged
 
 from odoo.addons.integration_gateway.lib import metrics
+from odoo.addons.integration_gateway.plumbing import own_cursor
 from odoo.addons.integration_gateway.tests.common import WebhookCase
+
+LIMITER_LOGGER = "odoo.addons.integration_gateway.models.integration_rate_limiter"
 
 
 @tagged("post_install", "-at_install")
@@ -79,3 +82,23 @@ class TestMetricsCounters(WebhookCase):
         for key, value in before.items():
             self.assertGreaterEqual(after[key], value, key)
         self.assertEqual(after[("odoo_integration_webhook_attempts_total", "2xx")], 4)
+
+    def test_rate_limit_backend_errors_are_counted(self):
+        def errors():
+            with own_cursor(self.env.cr.dbname) as cr:
+                cr.execute(
+                    "SELECT COALESCE(sum(value), 0) FROM integration_metrics_counter"
+                    " WHERE series = 'rate_limit_backend_errors'"
+                )
+                return cr.fetchone()[0]
+
+        before = errors()
+        params = self.env["ir.config_parameter"].sudo()
+        # Nothing listens there: a Redis that is down.
+        params.set_param("integration_gateway.redis_url", "redis://127.0.0.1:18399/7")
+        params.set_param("integration_gateway.redis_failure_mode", "open")
+        limiter = self.env["integration.rate.limiter"]
+        with self.assertLogs(LIMITER_LOGGER, "WARNING"):
+            self.assertIsNone(limiter._hit("test-metrics:a", "3/minute"))
+            self.assertFalse(limiter._count("test-metrics:a", "calls"))
+        self.assertEqual(errors(), before + 2)

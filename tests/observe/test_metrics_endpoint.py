@@ -168,6 +168,28 @@ class TestMetricsEndpoint(ApiKeyMixin, HttpCase):
         return self.url_open("/integration/metrics", headers=headers)
 
     def test_values_match_the_database(self):
+        _token, key = self.issue_key(self.clerk, name="BI dashboard")
+        today = fields.Date.today()
+        self.env["integration.api.usage"].sudo().create(
+            [
+                {
+                    "date": today - timedelta(days=1),
+                    "key_id": key.id,
+                    "key_name": key.name,
+                    "calls": 10,
+                    "rate_limited": 2,
+                    "denied": 0,
+                },
+                {
+                    "date": today,
+                    "key_id": key.id,
+                    "key_name": key.name,
+                    "calls": 5,
+                    "rate_limited": 0,
+                    "denied": 1,
+                },
+            ]
+        )
         response = self.scrape()
         self.assertEqual(response.status_code, 200, response.text)
         self.assertTrue(response.headers["Content-Type"].startswith("text/plain"))
@@ -205,6 +227,10 @@ class TestMetricsEndpoint(ApiKeyMixin, HttpCase):
         self.assertEqual(
             value("webhook_attempt_duration_seconds_bucket", shop, le="+Inf"), 3
         )
+        bi = {("key_id", str(key.id)), ("key", "BI dashboard")}
+        self.assertEqual(value("api_calls_total", bi), 15)
+        self.assertEqual(value("api_rate_limited_total", bi), 2)
+        self.assertEqual(value("api_denied_total", bi), 1)
         validator = {
             ("validator_id", str(self.validator.id)),
             ("validator", "Shop orders"),

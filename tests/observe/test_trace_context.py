@@ -5,18 +5,42 @@ trace comes from the incoming request's headers."""
 
 import json
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.integration_gateway.lib import trace_context
-from odoo.addons.integration_gateway.tests.common import run_dispatcher
+from odoo.addons.integration_gateway.tests.common import ApiKeyMixin, run_dispatcher
 from odoo.addons.integration_gateway.tests.webhook_receiver import WebhookReceiver
+
+try:  # optional, as in production (tools/requirements-dev.txt installs it)
+    from opentelemetry import trace as otel
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+        InMemorySpanExporter,
+    )
+except ImportError:  # pragma: no cover
+    otel = None
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN = "00f067aa0ba902b7"
 
 
+_exporter = []
+
+
+def span_exporter():
+    """An in-memory exporter of the process's (one) tracer provider."""
+    if not _exporter:
+        provider = TracerProvider()
+        exporter = InMemorySpanExporter()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        otel.set_tracer_provider(provider)
+        _exporter.append(exporter)
+    return _exporter[0]
+
+
 @tagged("post_install", "-at_install")
-class TestTraceContext(HttpCase):
+class TestTraceContext(ApiKeyMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -100,3 +124,69 @@ class TestTraceContext(HttpCase):
         self.assertEqual(
             trace_context.parse(received.traceparent)[0], delivery.trace_id
         )
+
+    def test_a_json2_call_passes_its_trace_on(self):
+        partner_model = self.env["ir.model"]._get("res.partner")
+        automation = self.env["base.automation"].create(
+            {
+                "name": "New partner, CRM told",
+                "model_id": partner_model.id,
+                "trigger": "on_create",
+            }
+        )
+        automation.action_server_ids = self.env["ir.actions.server"].create(
+            {
+                "name": "Tell the CRM",
+                "model_id": partner_model.id,
+                "base_automation_id": automation.id,
+                "usage": "base_automation",
+                "state": "webhook",
+                "webhook_url": self.receiver.url("/crm"),
+            }
+        )
+        user = new_test_user(
+            self.env, "trace_api", groups="base.group_user,base.group_partner_manager"
+        )
+        token, key = self.issue_key(user)
+        response = self.json2(
+            token,
+            "res.partner",
+            "create",
+            headers={"traceparent": f"00-{TRACE}-{SPAN}-01"},
+            vals_list=[{"name": "Traced partner"}],
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        endpoint = automation.action_server_ids.webhook_endpoint_id
+        [partner_id] = response.json()
+        delivery = self.env["integration.webhook.delivery"].search(
+            [("endpoint_id", "=", endpoint.id), ("res_id", "=", partner_id)]
+        )
+        self.assertEqual(
+            (delivery.trace_id, delivery.parent_span_id, delivery.origin_kind),
+            (TRACE, SPAN, "api_call"),
+        )
+        self.assertEqual(delivery.origin_api_key_ref, key.id)
+        self.assertEqual(delivery.origin_call, "/json/2/res.partner/create")
+
+    def test_opentelemetry_spans_when_installed(self):
+        if otel is None:
+            self.skipTest("opentelemetry-api and -sdk are not installed")
+        exporter = span_exporter()
+        response = self._call({"traceparent": f"00-{TRACE}-{SPAN}-01"})
+        self.assertEqual(response.status_code, 200, response.text)
+        exporter.clear()
+        run_dispatcher(self)
+        [received] = self.receiver.wait_for(1)
+        spans = exporter.get_finished_spans()
+        [attempt] = [span for span in spans if span.name == "webhook.attempt"]
+        self.assertEqual(
+            (attempt.context.trace_id, attempt.parent.span_id),
+            (int(TRACE, 16), int(SPAN, 16)),
+        )
+        self.assertEqual(
+            received.traceparent,
+            f"00-{TRACE}-{attempt.context.span_id:016x}-01",
+            "the receiver's parent is the attempt's span",
+        )
+        self.assertEqual(attempt.attributes["http.response.status_code"], 200)
+        self.assertIn("webhook.dispatch_batch", [span.name for span in spans])
