@@ -3,10 +3,11 @@
 Nothing is counted in a process's memory: prefork workers and several
 servers share one database, and a scrape must give one truth whichever
 worker answers it. The model ``integration.metrics`` reads a
-:class:`Snapshot` (plain tuples, one query per kind of figure) and
-:func:`render` turns it into the text exposition format 0.0.4, or
-OpenMetrics when the scraper asks for it, through ``prometheus_client``'s
-own encoders and a collector that yields this snapshot only.
+:class:`Snapshot` (plain tuples, one query per kind of figure),
+:func:`families` turns it into metric families and :func:`render` writes
+them in the text exposition format 0.0.4, or OpenMetrics when the scraper
+asks for it (:mod:`.metrics_exposition`, checked against
+``prometheus_client``).
 
 Series (all prefixed ``odoo_integration_``; endpoints are labelled by
 ``endpoint_id`` and ``endpoint`` (its name), keys by ``key_id`` and ``key``,
@@ -34,13 +35,7 @@ import hmac
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-)
-from prometheus_client.exposition import choose_encoder
-from prometheus_client.registry import CollectorRegistry
+from .metrics_exposition import encode
 
 PREFIX = "odoo_integration_"
 # Upper bounds (seconds) of the attempt duration histogram's buckets: from a
@@ -119,79 +114,108 @@ class Snapshot:
     circuits: list = field(default_factory=list)
 
 
-def _endpoint_labels(snapshot, endpoint_id):
-    return [str(endpoint_id), snapshot.endpoints[endpoint_id][0]]
+@dataclass
+class Family:
+    """One metric family, whatever writes it out: ``name`` without the
+    ``_total`` of counters, ``kind`` (counter, gauge, histogram), ``labels``
+    (names), and ``rows`` of (label values, value); a histogram's value is
+    (cumulative bucket counts, one per ``DURATION_BUCKETS`` bound and
+    ``+Inf``, sum) and ``bounds`` those bounds."""
+
+    name: str
+    kind: str
+    help: str
+    labels: tuple
+    unit: str = ""
+    rows: list = field(default_factory=list)
+    bounds: tuple = ()  # a histogram's bucket upper bounds, +Inf last
+
+
+def _endpoint_values(snapshot, endpoint_id):
+    return (str(endpoint_id), snapshot.endpoints[endpoint_id][0])
 
 
 def outbox_families(snapshot):
     """The outgoing webhooks' series of ``snapshot``; rows of endpoints it
-    does not know (deleted since) are left out."""
+    does not know (deleted or archived since) are left out."""
     known = snapshot.endpoints
-    deliveries = GaugeMetricFamily(
+    deliveries = Family(
         PREFIX + "webhook_deliveries",
+        "gauge",
         "Webhook deliveries waiting (pending, retrying, sending) or dead, now.",
-        labels=[*ENDPOINT_LABELS, "state"],
+        (*ENDPOINT_LABELS, "state"),
     )
     for endpoint_id, state, count in snapshot.deliveries:
         if endpoint_id in known:
-            labels = _endpoint_labels(snapshot, endpoint_id)
-            deliveries.add_metric([*labels, state], count)
-    oldest = GaugeMetricFamily(
+            values = _endpoint_values(snapshot, endpoint_id)
+            deliveries.rows.append(((*values, state), count))
+    oldest = Family(
         PREFIX + "webhook_oldest_waiting_seconds",
+        "gauge",
         "Age of the oldest delivery waiting to be sent, per endpoint.",
-        labels=list(ENDPOINT_LABELS),
-        unit="seconds",
+        ENDPOINT_LABELS,
+        "seconds",
     )
     for endpoint_id, age in snapshot.oldest:
         if endpoint_id in known:
-            oldest.add_metric(_endpoint_labels(snapshot, endpoint_id), max(age, 0.0))
-    disabled = GaugeMetricFamily(
+            oldest.rows.append((_endpoint_values(snapshot, endpoint_id), max(age, 0.0)))
+    disabled = Family(
         PREFIX + "webhook_endpoint_disabled",
+        "gauge",
         "1 when the endpoint was disabled for failing, 0 otherwise.",
-        labels=list(ENDPOINT_LABELS),
+        ENDPOINT_LABELS,
     )
-    failures = GaugeMetricFamily(
+    failures = Family(
         PREFIX + "webhook_endpoint_consecutive_failures",
+        "gauge",
         "Failed attempts since the endpoint's last success.",
-        labels=list(ENDPOINT_LABELS),
+        ENDPOINT_LABELS,
     )
     for endpoint_id, (_name, is_disabled, failed) in sorted(known.items()):
-        labels = _endpoint_labels(snapshot, endpoint_id)
-        disabled.add_metric(labels, 1 if is_disabled else 0)
-        failures.add_metric(labels, failed)
+        values = _endpoint_values(snapshot, endpoint_id)
+        disabled.rows.append((values, 1 if is_disabled else 0))
+        failures.rows.append((values, failed))
     return [deliveries, oldest, *_attempt_families(snapshot), disabled, failures]
 
 
 def _attempt_families(snapshot):
     by_class, by_endpoint = {}, {}
+    size = len(DURATION_BUCKETS) + 1
     for endpoint_id, klass, count, duration_ms, buckets in snapshot.attempts:
         if endpoint_id not in snapshot.endpoints:
             continue
         by_class[endpoint_id, klass] = by_class.get((endpoint_id, klass), 0) + count
-        total = by_endpoint.setdefault(endpoint_id, [0, []])
+        total = by_endpoint.get(endpoint_id)
+        if total is None:
+            total = by_endpoint[endpoint_id] = [0, [0] * size]
         total[0] += duration_ms
-        total[1] = add_buckets(total[1], list(buckets))
-    attempts = CounterMetricFamily(
+        counts = total[1]
+        for index, value in enumerate(buckets[:size]):
+            counts[index] += value
+    attempts = Family(
         PREFIX + "webhook_attempts",
+        "counter",
         "HTTP attempts of webhook deliveries, by class of answer (error: none).",
-        labels=[*ENDPOINT_LABELS, "status_class"],
+        (*ENDPOINT_LABELS, "status_class"),
     )
     for (endpoint_id, klass), count in sorted(by_class.items()):
-        attempts.add_metric([*_endpoint_labels(snapshot, endpoint_id), klass], count)
-    durations = HistogramMetricFamily(
+        values = _endpoint_values(snapshot, endpoint_id)
+        attempts.rows.append(((*values, klass), count))
+    durations = Family(
         PREFIX + "webhook_attempt_duration_seconds",
+        "histogram",
         "Duration of webhook attempts, from connecting to the end of the answer.",
-        labels=list(ENDPOINT_LABELS),
-        unit="seconds",
+        ENDPOINT_LABELS,
+        "seconds",
+        bounds=(*DURATION_BUCKETS, float("inf")),
     )
-    for endpoint_id, (duration_ms, buckets) in sorted(by_endpoint.items()):
+    for endpoint_id, (duration_ms, counts) in sorted(by_endpoint.items()):
         cumulative, running = [], 0
-        padded = add_buckets(buckets, [0] * (len(DURATION_BUCKETS) + 1))
-        for bound, count in zip((*DURATION_BUCKETS, "+Inf"), padded, strict=False):
+        for count in counts:
             running += count
-            cumulative.append((str(bound), running))
-        durations.add_metric(
-            _endpoint_labels(snapshot, endpoint_id), cumulative, duration_ms / 1000
+            cumulative.append(running)
+        durations.rows.append(
+            (_endpoint_values(snapshot, endpoint_id), (cumulative, duration_ms / 1000))
         )
     return [attempts, durations]
 
@@ -202,24 +226,25 @@ def circuit_family(snapshot):
     Prometheus' enum convention has it); no family without circuit rows.
 
     >>> snap = Snapshot(endpoints={3: ("Shop", False, 0)}, circuits=[(3, "open")])
-    >>> [(s.labels["state"], s.value) for s in circuit_family(snap)[0].samples]
+    >>> [(values[2], value) for values, value in circuit_family(snap)[0].rows]
     [('closed', 0), ('open', 1), ('half_open', 0)]
     >>> circuit_family(Snapshot())
     []
     """
     if not snapshot.circuits:
         return []
-    family = GaugeMetricFamily(
+    family = Family(
         PREFIX + "webhook_endpoint_circuit_state",
+        "gauge",
         "Circuit breaker state of the endpoint (1 for the current state).",
-        labels=[*ENDPOINT_LABELS, "state"],
+        (*ENDPOINT_LABELS, "state"),
     )
     for endpoint_id, current in snapshot.circuits:
         if endpoint_id not in snapshot.endpoints:
             continue
-        labels = _endpoint_labels(snapshot, endpoint_id)
+        values = _endpoint_values(snapshot, endpoint_id)
         for state in CIRCUIT_STATES:
-            family.add_metric([*labels, state], 1 if state == current else 0)
+            family.rows.append(((*values, state), 1 if state == current else 0))
     return [family]
 
 
@@ -234,56 +259,56 @@ def api_families(snapshot):
         ),
         start=2,
     ):
-        family = CounterMetricFamily(PREFIX + name, text, labels=["key_id", "key"])
+        family = Family(PREFIX + name, "counter", text, ("key_id", "key"))
         for row in snapshot.api:
-            family.add_metric([str(row[0] or ""), row[1] or ""], row[index])
+            family.rows.append(((str(row[0] or ""), row[1] or ""), row[index] or 0))
         families.append(family)
-    errors = CounterMetricFamily(
+    errors = Family(
         PREFIX + "rate_limit_backend_errors",
+        "counter",
         "Rate-limit decisions or counts the backend could not make (unreachable).",
-        labels=["backend"],
+        ("backend",),
     )
     for backend, count in snapshot.backend_errors:
-        errors.add_metric([backend], count)
+        errors.rows.append(((backend,), count))
     return [*families, errors]
 
 
 def incoming_families(snapshot):
     """The incoming webhooks' series of ``snapshot``."""
-    accepted = CounterMetricFamily(
+    accepted = Family(
         PREFIX + "incoming_accepted",
+        "counter",
         "Calls to validated incoming webhooks that passed every check.",
-        labels=["validator_id", "validator"],
+        ("validator_id", "validator"),
     )
     for validator_id, name, count in snapshot.accepted:
-        accepted.add_metric([str(validator_id), name or ""], count)
-    rejected = CounterMetricFamily(
+        accepted.rows.append(((str(validator_id), name or ""), count))
+    rejected = Family(
         PREFIX + "incoming_rejected",
+        "counter",
         "Calls to validated incoming webhooks refused, by reason.",
-        labels=["validator_id", "validator", "reason"],
+        ("validator_id", "validator", "reason"),
     )
     for validator_id, name, reason, count in snapshot.rejected:
-        rejected.add_metric([str(validator_id), name or "", reason], count)
+        rejected.rows.append(((str(validator_id), name or "", reason), count))
     return [accepted, rejected]
 
 
-class SnapshotCollector:
-    """A ``prometheus_client`` collector yielding one snapshot's series."""
-
-    def __init__(self, snapshot):
-        self.snapshot = snapshot
-
-    def collect(self):
-        yield from outbox_families(self.snapshot)
-        yield from circuit_family(self.snapshot)
-        yield from api_families(self.snapshot)
-        yield from incoming_families(self.snapshot)
+def families(snapshot):
+    """Every family of ``snapshot``, in the order they are written."""
+    return [
+        *outbox_families(snapshot),
+        *circuit_family(snapshot),
+        *api_families(snapshot),
+        *incoming_families(snapshot),
+    ]
 
 
 def render(snapshot, accept=None):
     """``(body, content type)`` of ``snapshot`` in the format the scraper's
     ``Accept`` header asks for: OpenMetrics for ``application/openmetrics-text``,
-    the text format 0.0.4 otherwise.
+    the text format 0.0.4 otherwise (see :mod:`.metrics_exposition`).
 
     >>> snap = Snapshot(endpoints={3: ("Shop", False, 2)},
     ...                 attempts=[(3, "5xx", 2, 1500, bucket_counts([500, 1000]))])
@@ -296,17 +321,15 @@ def render(snapshot, accept=None):
     ['# TYPE odoo_integration_webhook_attempts_total counter',
      '# TYPE odoo_integration_webhook_attempt_duration_seconds histogram']
     >>> [line.split()[-1] for line in lines if 'status_class="5xx"' in line]
-    ['2.0']
+    ['2']
     >>> [line.split()[-1] for line in lines if 'le="1.0"' in line]
-    ['2.0']
+    ['2']
     >>> body, kind = render(snap, "application/openmetrics-text; version=1.0.0")
     >>> kind.split(";")[0], body.decode().endswith("# EOF\\n")
     ('application/openmetrics-text', True)
     """
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(SnapshotCollector(snapshot))
-    encoder, content_type = choose_encoder(accept or "")
-    return encoder(registry), content_type
+    openmetrics = "application/openmetrics-text" in (accept or "")
+    return encode(families(snapshot), openmetrics=openmetrics)
 
 
 def token_matches(expected, presented):

@@ -216,9 +216,19 @@ class IntegrationMetrics(models.AbstractModel):
             (endpoint_id, (now - first).total_seconds())
             for endpoint_id, first in sorted(oldest.items())
         ]
+        # Summed here, bucket by bucket: the dispatchers' rows since the
+        # last compaction may be many.
+        sums = SQL(", ").join(
+            SQL("sum(buckets[%s])::bigint", index)
+            for index in range(1, len(metrics.DURATION_BUCKETS) + 2)
+        )
         cr.execute(
-            "SELECT endpoint_id, status_class, attempts, duration_ms, buckets"
-            "  FROM integration_metrics_attempt"
+            SQL(
+                "SELECT endpoint_id, status_class, sum(attempts)::bigint,"
+                "       sum(duration_ms)::bigint, ARRAY[%s]"
+                "  FROM integration_metrics_attempt GROUP BY endpoint_id, status_class",
+                sums,
+            )
         )
         snapshot.attempts = cr.fetchall()
         cr.execute(
