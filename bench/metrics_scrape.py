@@ -31,8 +31,9 @@ QUICK = {"runs": 10, "deliveries": 100_000}
 WARMUP = 5
 SETUP = FIXTURES / "metrics_setup.py"
 
-# Deliveries n = 1..rows, endpoint by n, state by n (per 1,000: 40 waiting,
-# 9 dead, 1 sending, the rest delivered), queued over the last 30 days.
+# Deliveries n = 1..rows, endpoint by n, state by n / 1,000 (per 1,000: 40
+# waiting, 9 dead, 1 sending, the rest delivered, so that every endpoint
+# has some of each), queued over the last 30 days.
 FILL = """
 INSERT INTO integration_webhook_delivery
     (uuid, endpoint_id, res_model, res_id, payload, state, attempt_count,
@@ -46,10 +47,10 @@ SELECT gen_random_uuid()::text, (%(endpoints)s::int[])[1 + n %% %(count)s],
        md5(n::text), 1, t.at, 1, t.at
   FROM generate_series(1, %(rows)s) AS n
  CROSS JOIN LATERAL (SELECT CASE
-          WHEN n %% 1000 < 20 THEN 'pending'
-          WHEN n %% 1000 < 40 THEN 'retrying'
-          WHEN n %% 1000 < 49 THEN 'dead'
-          WHEN n %% 1000 < 50 THEN 'sending'
+          WHEN (n / 1000) %% 1000 < 20 THEN 'pending'
+          WHEN (n / 1000) %% 1000 < 40 THEN 'retrying'
+          WHEN (n / 1000) %% 1000 < 49 THEN 'dead'
+          WHEN (n / 1000) %% 1000 < 50 THEN 'sending'
           ELSE 'delivered' END AS state) AS s
  CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE 'UTC')
           - interval '30 days' * (%(rows)s - n) / %(rows)s AS at) AS t
@@ -57,15 +58,17 @@ SELECT gen_random_uuid()::text, (%(endpoints)s::int[])[1 + n %% %(count)s],
 # A month of attempt counters: compacted rows, and 5 rows per endpoint the
 # dispatchers added since the last compaction.
 COUNTERS = """
-INSERT INTO integration_metrics_attempt
-    (endpoint_id, status_class, attempts, duration_ms, buckets, compacted)
-SELECT e, c, 5000, 5000 * 180, ARRAY[900, 1500, 1800, 500, 200, 60, 20, 10, 8, 2, 0],
-       true
+INSERT INTO integration_metrics_attempt_count
+    (endpoint_id, status_class, attempts, duration_ms, bucket_00, bucket_01,
+     bucket_02, bucket_03, bucket_04, bucket_05, bucket_06, bucket_07, bucket_08,
+     bucket_09, bucket_10, compacted)
+SELECT e, c, 5000, 5000 * 180, 900, 1500, 1800, 500, 200, 60, 20, 10, 8, 2, 0, true
   FROM unnest(%(endpoints)s::int[]) AS e,
        unnest(ARRAY['2xx', '4xx', '5xx', 'error']) AS c;
-INSERT INTO integration_metrics_attempt
-    (endpoint_id, status_class, attempts, duration_ms, buckets)
-SELECT e, '2xx', 3, 400, ARRAY[1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]
+INSERT INTO integration_metrics_attempt_count
+    (endpoint_id, status_class, attempts, duration_ms, bucket_00, bucket_01,
+     bucket_02)
+SELECT e, '2xx', 3, 400, 1, 1, 1
   FROM unnest(%(endpoints)s::int[]) AS e, generate_series(1, 5);
 INSERT INTO integration_metrics_counter (series, ref, label, value)
 SELECT 'incoming_rejected', v, r, 100
@@ -96,7 +99,7 @@ def _fill(db, state, rows):
         cr.execute(FILL, params)
         cr.execute(COUNTERS, params)
         cr.execute("VACUUM ANALYZE integration_webhook_delivery")
-        cr.execute("VACUUM ANALYZE integration_metrics_attempt")
+        cr.execute("VACUUM ANALYZE integration_metrics_attempt_count")
 
 
 def _scrape(bench, session, token):

@@ -74,20 +74,6 @@ def bucket_counts(durations_ms):
     return counts
 
 
-def add_buckets(total, counts):
-    """``total`` with ``counts`` added bucket by bucket (either may be
-    shorter, e.g. after buckets were added).
-
-    >>> add_buckets([1, 2], [1, 1, 1])
-    [2, 3, 1]
-    """
-    size = max(len(total), len(counts))
-    return [
-        (total[i] if i < len(total) else 0) + (counts[i] if i < len(counts) else 0)
-        for i in range(size)
-    ]
-
-
 @dataclass
 class Snapshot:
     """The figures of one scrape, as read from the database.

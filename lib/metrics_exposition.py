@@ -83,10 +83,17 @@ def encode(families, openmetrics=False):
                 append(f"{sample}{{{labels}}} {_number(value)}\n")
                 continue
             counts, total = value
-            for bound, count in zip(bounds, counts, strict=True):
-                append(f'{sample}_bucket{{{labels},le="{bound}"}} {count}\n')
-            append(f"{sample}_count{{{labels}}} {counts[-1]}\n")
-            append(f"{sample}_sum{{{labels}}} {_number(total)}\n")
+            bucket = f'{sample}_bucket{{{labels},le="'
+            append(
+                "".join(
+                    f'{bucket}{bound}"}} {count}\n'
+                    for bound, count in zip(bounds, counts, strict=True)
+                )
+            )
+            append(
+                f"{sample}_count{{{labels}}} {counts[-1]}\n"
+                f"{sample}_sum{{{labels}}} {_number(total)}\n"
+            )
     if openmetrics:
         append("# EOF\n")
         return "".join(out).encode(), OPENMETRICS_CONTENT_TYPE

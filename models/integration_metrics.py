@@ -1,4 +1,5 @@
 import logging
+import threading
 
 import psycopg2
 
@@ -6,7 +7,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..lib import metrics
-from ..plumbing import own_cursor
+from ..plumbing import Connections
 
 _logger = logging.getLogger(__name__)
 
@@ -27,19 +28,80 @@ _COUNTER_TABLE = """
 # ever updated by two dispatchers, so they never wait on one another) and
 # the compaction folds them into one row per endpoint and status class
 # (``compacted``). Kept apart from the attempts themselves, which
-# retention removes: the counters never go back.
-_ATTEMPT_TABLE = """
-    CREATE TABLE IF NOT EXISTS integration_metrics_attempt (
+# retention removes: the counters never go back. One column per bucket of
+# lib.metrics.DURATION_BUCKETS (then +Inf), not counted cumulatively: sums
+# of plain columns are what a scrape reads fastest.
+BUCKET_COLUMNS = tuple(
+    f"bucket_{index:02d}" for index in range(len(metrics.DURATION_BUCKETS) + 1)
+)
+_ATTEMPT_TABLE = f"""
+    CREATE TABLE IF NOT EXISTS integration_metrics_attempt_count (
         id bigserial PRIMARY KEY,
         endpoint_id integer NOT NULL,
         status_class varchar NOT NULL,
         attempts bigint NOT NULL,
         duration_ms bigint NOT NULL,
-        buckets bigint[] NOT NULL,
+        {", ".join(f"{column} bigint NOT NULL DEFAULT 0" for column in BUCKET_COLUMNS)},
         compacted boolean NOT NULL DEFAULT false
     );
-    CREATE UNIQUE INDEX IF NOT EXISTS integration_metrics_attempt_compacted
-        ON integration_metrics_attempt (endpoint_id, status_class) WHERE compacted;
+    CREATE UNIQUE INDEX IF NOT EXISTS integration_metrics_attempt_count_compacted
+        ON integration_metrics_attempt_count (endpoint_id, status_class)
+        WHERE compacted;
+"""
+_SUMS = ", ".join(
+    f"sum({column})::bigint AS {column}"
+    for column in ("attempts", "duration_ms", *BUCKET_COLUMNS)
+)
+# Column names only come into these texts, from the constants above.
+_COMPACT = f"""
+    WITH gone AS (
+        DELETE FROM integration_metrics_attempt_count WHERE NOT compacted
+     RETURNING *
+    ), sums AS (
+        SELECT endpoint_id, status_class, {_SUMS}
+          FROM gone GROUP BY endpoint_id, status_class
+    ), folded AS (
+        INSERT INTO integration_metrics_attempt_count AS m
+            (endpoint_id, status_class, attempts, duration_ms,
+             {", ".join(BUCKET_COLUMNS)}, compacted)
+        SELECT s.*, true FROM sums s
+          JOIN integration_webhook_endpoint e ON e.id = s.endpoint_id
+        ON CONFLICT (endpoint_id, status_class) WHERE compacted DO UPDATE SET
+        {
+    ", ".join(
+        f"{column} = m.{column} + EXCLUDED.{column}"
+        for column in ("attempts", "duration_ms", *BUCKET_COLUMNS)
+    )
+}
+     RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM folded)
+"""  # noqa: S608
+_READ_ATTEMPTS = f"""
+    SELECT endpoint_id, status_class, sum(attempts)::bigint,
+           sum(duration_ms)::bigint,
+           ARRAY[{", ".join(f"sum({column})::bigint" for column in BUCKET_COLUMNS)}]
+      FROM integration_metrics_attempt_count
+  GROUP BY endpoint_id, status_class
+"""  # noqa: S608
+
+_connections_lock = threading.Lock()
+_connections_of = {}  # database name: Connections
+
+
+def _connections(dbname):
+    """This process's own connections to ``dbname`` (see plumbing)."""
+    with _connections_lock:
+        if dbname not in _connections_of:
+            _connections_of[dbname] = Connections(dbname)
+        return _connections_of[dbname]
+
+
+_COUNT = """
+    INSERT INTO integration_metrics_counter AS c (series, ref, label, name, value)
+    VALUES (%s, %s, %s, %s, %s)
+    ON CONFLICT (series, ref, label) DO UPDATE
+    SET value = c.value + EXCLUDED.value, name = COALESCE(EXCLUDED.name, c.name)
 """
 
 ACCEPTED = "incoming_accepted"
@@ -68,29 +130,20 @@ class IntegrationMetrics(models.AbstractModel):
     @api.model
     def _count(self, series, ref=0, label="", name=None, amount=1):
         """Adds ``amount`` to the counter ``series`` of (``ref``, ``label``),
-        named ``name``, committed at once on a connection of its own:
-        whatever becomes of the request, the event happened. A counter that
-        cannot be written is logged, never raised."""
+        named ``name``, committed at once on a connection of this process's
+        own (one round trip, in autocommit): whatever becomes of the
+        request, the event happened. A counter that cannot be written is
+        logged, never raised."""
         try:
-            with own_cursor(self.env.cr.dbname) as cr:
-                cr.execute(self._count_query(series, ref, label, name, amount))
+            with _connections(self.env.cr.dbname).cursor() as cr:
+                cr.execute(*self._count_query(series, ref, label, name, amount))
         except psycopg2.Error:
             _logger.exception("could not count %s (%s, %s)", series, ref, label)
 
     @api.model
     def _count_query(self, series, ref, label, name, amount):
-        return SQL(
-            "INSERT INTO integration_metrics_counter AS c"
-            " (series, ref, label, name, value) VALUES (%s, %s, %s, %s, %s)"
-            " ON CONFLICT (series, ref, label) DO UPDATE"
-            " SET value = c.value + EXCLUDED.value,"
-            " name = COALESCE(EXCLUDED.name, c.name)",
-            series,
-            ref or 0,
-            label or "",
-            name,
-            amount,
-        )
+        """The statement (and its parameters) adding to a counter."""
+        return (_COUNT, (series, ref or 0, label or "", name, amount))
 
     @api.model
     def _count_accepted(self, incoming):
@@ -111,17 +164,21 @@ class IntegrationMetrics(models.AbstractModel):
             return
         self.env.cr.execute(
             SQL(
-                "INSERT INTO integration_metrics_attempt"
-                " (endpoint_id, status_class, attempts, duration_ms, buckets)"
-                " VALUES %s",
+                "INSERT INTO integration_metrics_attempt_count"
+                " (endpoint_id, status_class, attempts, duration_ms, %s) VALUES %s",
+                SQL(", ").join(SQL.identifier(column) for column in BUCKET_COLUMNS),
                 SQL(", ").join(
                     SQL(
-                        "(%s, %s, %s, %s, %s::bigint[])",
-                        endpoint_id,
-                        klass,
-                        len(durations),
-                        sum(durations),
-                        metrics.bucket_counts(durations),
+                        "(%s)",
+                        SQL(", ").join(
+                            (
+                                endpoint_id,
+                                klass,
+                                len(durations),
+                                sum(durations),
+                                *metrics.bucket_counts(durations),
+                            )
+                        ),
                     )
                     for (endpoint_id, klass), durations in sorted(groups.items())
                 ),
@@ -135,42 +192,14 @@ class IntegrationMetrics(models.AbstractModel):
         unchanged, so a scrape sees the same values before and after).
         Rows of deleted endpoints are dropped. Returns the rows folded."""
         cr = self.env.cr
+        cr.execute(_COMPACT)
+        folded, _kept = cr.fetchone()
+        # What the endpoints deleted since left behind.
         cr.execute(
-            "DELETE FROM integration_metrics_attempt WHERE NOT compacted"
-            " RETURNING endpoint_id, status_class, attempts, duration_ms, buckets"
-        )
-        rows = cr.fetchall()
-        totals = {}
-        for endpoint_id, klass, count, duration, buckets in rows:
-            total = totals.setdefault((endpoint_id, klass), [0, 0, []])
-            total[0] += count
-            total[1] += duration
-            total[2] = metrics.add_buckets(total[2], buckets)
-        if totals:
-            cr.execute(
-                SQL(
-                    "INSERT INTO integration_metrics_attempt AS m"
-                    " (endpoint_id, status_class, attempts, duration_ms, buckets,"
-                    "  compacted)"
-                    " SELECT v.e, v.c, v.a, v.d, v.b, true"
-                    "   FROM (VALUES %s) AS v(e, c, a, d, b)"
-                    "   JOIN integration_webhook_endpoint e ON e.id = v.e"
-                    " ON CONFLICT (endpoint_id, status_class) WHERE compacted"
-                    " DO UPDATE SET attempts = m.attempts + EXCLUDED.attempts,"
-                    " duration_ms = m.duration_ms + EXCLUDED.duration_ms,"
-                    " buckets = ARRAY(SELECT COALESCE(x, 0) + COALESCE(y, 0)"
-                    "   FROM unnest(m.buckets, EXCLUDED.buckets) AS u(x, y))",
-                    SQL(", ").join(
-                        SQL("(%s, %s, %s::bigint, %s::bigint, %s::bigint[])", *key, *v)
-                        for key, v in sorted(totals.items())
-                    ),
-                )
-            )
-        cr.execute(
-            "DELETE FROM integration_metrics_attempt m WHERE NOT EXISTS"
+            "DELETE FROM integration_metrics_attempt_count m WHERE NOT EXISTS"
             " (SELECT 1 FROM integration_webhook_endpoint e WHERE e.id = m.endpoint_id)"
         )
-        return len(rows)
+        return folded
 
     @api.model
     def _cron_compact(self):
@@ -216,20 +245,7 @@ class IntegrationMetrics(models.AbstractModel):
             (endpoint_id, (now - first).total_seconds())
             for endpoint_id, first in sorted(oldest.items())
         ]
-        # Summed here, bucket by bucket: the dispatchers' rows since the
-        # last compaction may be many.
-        sums = SQL(", ").join(
-            SQL("sum(buckets[%s])::bigint", index)
-            for index in range(1, len(metrics.DURATION_BUCKETS) + 2)
-        )
-        cr.execute(
-            SQL(
-                "SELECT endpoint_id, status_class, sum(attempts)::bigint,"
-                "       sum(duration_ms)::bigint, ARRAY[%s]"
-                "  FROM integration_metrics_attempt GROUP BY endpoint_id, status_class",
-                sums,
-            )
-        )
+        cr.execute(_READ_ATTEMPTS)
         snapshot.attempts = cr.fetchall()
         cr.execute(
             "SELECT key_id, max(key_name), sum(calls), sum(rate_limited), sum(denied)"

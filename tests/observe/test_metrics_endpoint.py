@@ -135,7 +135,7 @@ class TestMetricsEndpoint(ApiKeyMixin, HttpCase):
                 "incoming_rejected", self.validator.id, "signature", None, 2
             ),
         ):
-            self.env.cr.execute(query)
+            self.env.cr.execute(*query)
 
     def test_counted_on_a_connection_of_its_own(self):
         Metrics = self.env["integration.metrics"]
