@@ -55,6 +55,9 @@ class IntegrationWebhookDelivery(models.Model):
     origin_api_key_ref = fields.Integer(
         string="API Key ID", readonly=True, aggregator=None
     )
+    origin_api_key_name = fields.Char(
+        string="API Key", readonly=True, help="The name of the key, when it was used."
+    )
     origin_call = fields.Char(
         readonly=True, help="The JSON/2 call (model.method) or route that caused it."
     )
@@ -114,6 +117,11 @@ class IntegrationWebhookDelivery(models.Model):
             elif api_key is not None:
                 values["origin_kind"] = "api_call"
                 values["origin_api_key_ref"] = api_key.key_id
+                self.env.cr.execute(
+                    "SELECT name FROM res_users_apikeys WHERE id = %s", [api_key.key_id]
+                )
+                row = self.env.cr.fetchone()
+                values["origin_api_key_name"] = row[0] if row else False
                 values["origin_call"] = request.httprequest.path[:200]
         trace_id, span_id = parsed or (trace_context.new_trace_id(), False)
         values.update(trace_id=trace_id, parent_span_id=span_id)

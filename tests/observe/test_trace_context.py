@@ -8,6 +8,7 @@ import json
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.integration_gateway.lib import trace_context
+from odoo.addons.integration_gateway.plumbing import own_cursor
 from odoo.addons.integration_gateway.tests.common import ApiKeyMixin, run_dispatcher
 from odoo.addons.integration_gateway.tests.webhook_receiver import WebhookReceiver
 
@@ -77,6 +78,26 @@ class TestTraceContext(ApiKeyMixin, HttpCase):
         cls.automation.action_server_ids = action
         cls.endpoint = action.webhook_endpoint_id
         cls.endpoint.sudo().allow_private_network = True
+        # Accepted calls are counted on connections of their own (committed).
+        cls.addClassCleanup(cls._forget_counters, cls.validator.id)
+
+    @classmethod
+    def _forget_counters(cls, validator_id):
+        with own_cursor(cls.env.cr.dbname) as cr:
+            cr.execute(
+                "DELETE FROM integration_metrics_counter"
+                " WHERE series LIKE 'incoming_%%' AND ref = %s",
+                [validator_id],
+            )
+
+    def _accepted(self):
+        with own_cursor(self.env.cr.dbname) as cr:
+            cr.execute(
+                "SELECT COALESCE(sum(value), 0) FROM integration_metrics_counter"
+                " WHERE series = 'incoming_accepted' AND ref = %s",
+                [self.validator.id],
+            )
+            return cr.fetchone()[0]
 
     def setUp(self):
         super().setUp()
@@ -96,8 +117,10 @@ class TestTraceContext(ApiKeyMixin, HttpCase):
         )
 
     def test_trace_goes_from_the_incoming_call_to_the_receiver(self):
+        accepted = self._accepted()
         response = self._call({"traceparent": f"00-{TRACE}-{SPAN}-01"})
         self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(self._accepted(), accepted + 1, "the call is counted")
         delivery = self._delivery()
         self.assertEqual(
             (delivery.trace_id, delivery.parent_span_id), (TRACE, SPAN), delivery
@@ -165,7 +188,10 @@ class TestTraceContext(ApiKeyMixin, HttpCase):
             (delivery.trace_id, delivery.parent_span_id, delivery.origin_kind),
             (TRACE, SPAN, "api_call"),
         )
-        self.assertEqual(delivery.origin_api_key_ref, key.id)
+        self.assertEqual(
+            (delivery.origin_api_key_ref, delivery.origin_api_key_name),
+            (key.id, key.name),
+        )
         self.assertEqual(delivery.origin_call, "/json/2/res.partner/create")
 
     def test_opentelemetry_spans_when_installed(self):
