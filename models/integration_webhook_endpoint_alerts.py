@@ -34,7 +34,10 @@ class IntegrationWebhookEndpoint(models.Model):
     user_id = fields.Many2one(
         "res.users",
         string="Responsible",
-        default=lambda self: self.env.user.filtered(lambda user: not user.share),
+        # Not a portal user, nor OdooBot (endpoints made at install time).
+        default=lambda self: self.env.user.filtered(
+            lambda user: not user.share and not user._is_superuser()
+        ),
         tracking=True,
         domain=[("share", "=", False)],
         help="Gets an activity when the endpoint is failing, disabled or has "

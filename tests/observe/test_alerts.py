@@ -151,6 +151,13 @@ class TestEndpointAlerts(WebhookCase):
         self.assertIn("1 deliveries", self.messages("went dead")[0].body)
 
     def test_dead_deliveries_reach_managers_without_responsible(self):
+        self.assertFalse(
+            self.make_endpoint("/other").user_id, "OdooBot is nobody's responsible"
+        )
+        mine = self.Endpoint.with_user(self.owner).create(
+            {"name": "Mine", "url": "https://example.com/mine"}
+        )
+        self.assertEqual(mine.user_id, self.owner, "its creator is its responsible")
         self.endpoint.user_id = False
         delivery = self.enqueue(self.endpoint)
         delivery.sudo().write({"state": "dead"})
