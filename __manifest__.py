@@ -10,7 +10,7 @@
     "development_status": "Beta",
     "maintainers": ["integration-gateway"],
     "depends": ["base_automation", "mail", "portal", "rpc"],
-    "external_dependencies": {"python": ["jsonschema"]},
+    "external_dependencies": {"python": ["jsonschema", "prometheus_client"]},
     "data": [
         "security/integration_gateway_groups.xml",
         "security/ir.model.access.csv",
@@ -46,6 +46,8 @@
         "views/portal_templates.xml",
         "views/portal_integration_pages.xml",
         "views/portal_integration_keys.xml",
+        "data/integration_monitoring_data.xml",
+        "views/integration_monitoring_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

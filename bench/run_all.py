@@ -36,6 +36,7 @@ MODULES = [
     "webhook_overhead",
     "event_fanout",
     "outgoing_dispatch",
+    "metrics_scrape",
     "claim_query",
 ]
 

@@ -94,6 +94,7 @@ class IncomingWebhookController(BaseAutomationController):
         """Runs the automation once per message id; returns the answer's
         status and JSON body."""
         env = request.env(su=True)
+        env["integration.metrics"]._count_accepted(incoming)
         claim = None
         messages = env["integration.webhook.message"]
         if accepted.message_id:
@@ -107,6 +108,8 @@ class IncomingWebhookController(BaseAutomationController):
                 # The sender retries a message it could not see acknowledged:
                 # acknowledge it again, without running the automation twice.
                 return 200, {"status": "ok", "duplicate": True}
+            # The deliveries the automation queues link back to the message.
+            request.integration_webhook_claim = claim
         automation = (
             env["base.automation"]
             .browse(incoming.automation_id)

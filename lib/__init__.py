@@ -47,6 +47,13 @@ Code map (capability: core here → its adapters):
   (an endpoint's partner, what portal users may write, their rate limit),
   ``models/res_partner.py`` (the partner's portal permissions),
   ``models/integration_api_policy_portal.py`` (a policy in plain words);
+* observability: ``metrics.py`` (the Prometheus series of a snapshot),
+  ``trace_context.py`` (W3C traceparent), ``outbox/tracing.py``
+  (attempts as OpenTelemetry spans), ``endpoint_alerts.py`` (when an
+  endpoint's people are told) → ``models/integration_metrics*.py``,
+  ``controllers/metrics.py``, ``ir_http_metrics.py`` (the scrape token),
+  ``integration_webhook_delivery_trace.py``,
+  ``integration_webhook_endpoint_alerts.py``;
 * settings' names and defaults: ``defaults.py``.
 
 Shared database plumbing (own connections, ``own_cursor``, waking the cron

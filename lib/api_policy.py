@@ -280,10 +280,17 @@ def route_call(path):
     ``/doc-bearer/index.json`` lists the models (``ir.model.search_read``);
     ``/doc-bearer/<model>.json`` describes one (``<model>.fields_get``);
     ``/integration/asyncapi.json`` lists the event types
-    (``integration.webhook.event.type.search_read``).
+    (``integration.webhook.event.type.search_read``);
+    ``/integration/metrics`` reads the Prometheus metrics (the pseudo-model
+    ``integration.metrics``, method ``read``).
+
+    >>> route_call("/integration/metrics")
+    ('integration.metrics', 'read')
     """
     if path == "/integration/asyncapi.json":
         return ("integration.webhook.event.type", "search_read")
+    if path == "/integration/metrics":
+        return ("integration.metrics", "read")
     prefix, suffix = "/doc-bearer/", ".json"
     if path.startswith(prefix) and path.endswith(suffix):
         name = path[len(prefix) : -len(suffix)]

@@ -220,39 +220,42 @@ class IntegrationWebhookDelivery(models.Model):
         cr = self.env.cr
         now = fields.Datetime.now()
         created = cr.now()
-        res_model = record._name if record else None
-        res_id = record.id if record else None
-        action_id = action.id if action else None
-        event_type_id = event_type.id if event_type else None
+        shared = {
+            "res_model": record._name if record else None,
+            "res_id": record.id if record else None,
+            "action_id": action.id if action else None,
+            "event_type_id": event_type.id if event_type else None,
+            "state": "pending",
+            "attempt_count": 0,
+            "next_attempt_at": now,
+            "is_test": False,
+            "create_uid": self.env.uid,
+            "create_date": created,
+            "write_uid": self.env.uid,
+            "write_date": created,
+            **self._outbox_shared_values(),
+        }
+        columns = ["uuid", "endpoint_id", "payload", *shared]
         values = SQL(", ").join(
             SQL(
-                "(%s, %s, %s, %s, %s, %s, %s, 'pending', 0, %s, false, %s, %s, %s, %s)",
-                str(uuid.uuid4()),
-                endpoint_id,
-                body,
-                res_model,
-                res_id,
-                action_id,
-                event_type_id,
-                now,
-                self.env.uid,
-                created,
-                self.env.uid,
-                created,
+                "(%s)",
+                SQL(", ").join(
+                    SQL("%s", value)
+                    for value in (
+                        str(uuid.uuid4()),
+                        endpoint_id,
+                        body,
+                        *shared.values(),
+                    )
+                ),
             )
             for endpoint_id, body in rows
         )
         cr.execute(
             SQL(
-                """
-                INSERT INTO %s (uuid, endpoint_id, payload, res_model, res_id,
-                       action_id, event_type_id, state, attempt_count,
-                       next_attempt_at, is_test, create_uid, create_date,
-                       write_uid, write_date)
-                VALUES %s
-                RETURNING id
-                """,
+                "INSERT INTO %s (%s) VALUES %s RETURNING id",
                 SQL.identifier(self._table),
+                SQL(", ").join(SQL.identifier(column) for column in columns),
                 values,
             )
         )
@@ -265,6 +268,13 @@ class IntegrationWebhookDelivery(models.Model):
             for inverse in self.pool.field_inverses[self._fields[name]]:
                 self.env[inverse.model_name].invalidate_model([inverse.name])
         return deliveries
+
+    @api.model
+    def _outbox_shared_values(self):
+        """More column values that all the deliveries written together by
+        :meth:`_insert_deliveries` share (e.g. the transaction's trace):
+        override and extend."""
+        return {}
 
     def _wake_dispatcher_on_commit(self):
         token = self.env.cr.precommit.data.get("integration_gateway.wake", 0)

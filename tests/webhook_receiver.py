@@ -73,6 +73,11 @@ class Received:
         """The ``webhook-id`` header (Standard Webhooks), None without it."""
         return self.headers.get("webhook-id")
 
+    @property
+    def traceparent(self):
+        """The W3C ``traceparent`` header, None without it."""
+        return self.headers.get("traceparent")
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

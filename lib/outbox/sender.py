@@ -29,7 +29,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from .. import networks, standard_webhooks
+from .. import networks, standard_webhooks, trace_context
 
 try:
     import certifi
@@ -242,6 +242,11 @@ class Message:
     secrets: tuple = ()
     auth: object = None  # an oauth2.TokenSource
     tls: object = None  # a tls.ClientTLS
+    # W3C trace of the delivery, its caller's span, and the attempt's span
+    # (lib.trace_context).
+    trace_id: str | None = None
+    parent_span_id: str | None = None
+    span_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -334,6 +339,9 @@ class Sender:
             headers["Authorization"] = bearer
         elif authorization and "Authorization" not in headers:
             headers["Authorization"] = authorization
+        headers.update(
+            trace_context.outgoing_headers(message.trace_id, message.span_id)
+        )
         if message.secrets:
             headers.update(
                 standard_webhooks.sign_headers(
