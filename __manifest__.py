@@ -30,6 +30,7 @@
         "views/integration_webhook_validator_views.xml",
         "views/integration_webhook_rejection_views.xml",
         "views/base_automation_views.xml",
+        "views/integration_audit_views.xml",
         "views/integration_menus.xml",
     ],
     "assets": {

@@ -18,11 +18,13 @@ from . import res_users
 from . import res_users_apikeys
 from . import res_users_apikeys_legacy
 from . import res_users_apikeys_description
+from . import integration_api_policy_audit
 from . import integration_api_key_wizard
 from . import integration_rate_limiter
 from . import integration_api_usage
 from . import ir_http
 from . import base_automation
 from . import integration_webhook_validator
+from . import integration_webhook_validator_audit
 from . import integration_webhook_rejection
 from . import integration_webhook_message
