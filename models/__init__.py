@@ -1,5 +1,6 @@
 from . import res_config_settings
 from . import integration_webhook_endpoint
+from . import integration_webhook_endpoint_urls
 from . import integration_webhook_dispatcher
 from . import integration_webhook_dispatcher_claim
 from . import integration_webhook_dispatcher_store
@@ -11,6 +12,7 @@ from . import integration_webhook_delivery
 from . import integration_webhook_attempt
 from . import integration_webhook_replay
 from . import ir_actions_server
+from . import ir_actions_server_endpoint
 from . import integration_api_policy
 from . import integration_api_policy_reach
 from . import integration_api_policy_rule
