@@ -25,6 +25,8 @@
         "views/integration_api_policy_views.xml",
         "views/res_users_apikeys_views.xml",
         "views/integration_api_key_wizard_views.xml",
+        "views/integration_api_key_issued_views.xml",
+        "views/res_users_views.xml",
         "views/integration_api_usage_views.xml",
         "views/res_config_settings_views.xml",
         "views/integration_webhook_validator_views.xml",
