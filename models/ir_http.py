@@ -101,8 +101,7 @@ class IrHttp(models.AbstractModel):
     def _integration_key_expired(cls, api_key):
         """The 401 of an expired key: when it expired, whether by its
         policy's maximum lifetime (``context.policy.reason`` ``lifetime``)
-        and what to do. In English, as every answer to a partner's
-        program."""
+        and what to do, in English (an answer to a program)."""
         env = request.env(context=dict(request.env.context, lang="en_US"))
         when = f"{api_key.expires_at.isoformat(' ', 'seconds')} UTC"
         context = {"expired_at": api_key.expires_at.isoformat()}
@@ -284,9 +283,7 @@ class IrHttp(models.AbstractModel):
             f"auth-failure:{address}", limits, unavailable=AUTH_GUARD_UNAVAILABLE
         )
         if decision and not decision.allowed:
-            # Translatable like every text of the addon, answered in English
-            # like every answer to a program.
-            english = limiter.with_context(lang="en_US").env
+            english = limiter.with_context(lang="en_US").env  # to a program
             raise limiter._too_many_requests(
                 decision,
                 english._(
