@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from . import networks
+from .messages import Refusal, _
 
 ALLOW = "allow"
 DENY = "deny"
@@ -160,12 +161,15 @@ def parse_patterns(text):
     """
     patterns = tuple(p.strip() for p in (text or "").split(",") if p.strip())
     if not patterns:
-        raise ValueError("a pattern list needs at least one pattern")
+        raise Refusal(_("a pattern list needs at least one pattern"))
     for pattern in patterns:
         if not PATTERN_RE.match(pattern):
-            raise ValueError(
-                f"{pattern!r} is not a model or method name pattern "
-                "(letters, digits, '_', '.', '-' and the wildcards * ? [])"
+            raise Refusal(
+                _(
+                    "%(pattern)s is not a model or method name pattern "
+                    "(letters, digits, '_', '.', '-' and the wildcards * ? [])"
+                ),
+                pattern=repr(pattern),
             )
     return patterns
 
@@ -173,7 +177,7 @@ def parse_patterns(text):
 def make_rule(model_pattern, method_pattern, effect):
     """Builds a :class:`Rule` from the text of its patterns."""
     if effect not in (ALLOW, DENY):
-        raise ValueError(f"{effect!r} is not 'allow' or 'deny'")
+        raise Refusal(_("%(effect)s is not 'allow' or 'deny'"), effect=repr(effect))
     return Rule(parse_patterns(model_pattern), parse_patterns(method_pattern), effect)
 
 

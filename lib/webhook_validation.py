@@ -24,6 +24,7 @@ from . import json_schema
 from . import networks as _networks
 from . import webhook_presets as presets
 from . import webhook_signatures as signatures
+from .messages import Refusal, _
 from .webhook_input import (
     MAX_JSON_DEPTH,
     json_depth_exceeds,
@@ -222,7 +223,10 @@ def parse_content_types(text):
     for entry in (text or "").replace(",", " ").split():
         kind, sep, sub = entry.lower().partition("/")
         if not (kind and sep and sub) or "/" in sub or ";" in entry:
-            raise ValueError(f"{entry!r} is not a media type such as application/json")
+            raise Refusal(
+                _("%(entry)s is not a media type such as application/json"),
+                entry=repr(entry),
+            )
         patterns.append(f"{kind}/{sub}")
     return tuple(patterns)
 

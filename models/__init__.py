@@ -1,6 +1,7 @@
 from . import res_config_settings
 from . import integration_webhook_endpoint
 from . import integration_webhook_endpoint_screens
+from . import integration_webhook_endpoint_urls
 from . import integration_webhook_dispatcher
 from . import integration_webhook_dispatcher_claim
 from . import integration_webhook_dispatcher_store
@@ -11,6 +12,7 @@ from . import integration_webhook_delivery
 from . import integration_webhook_delivery_screens
 from . import integration_webhook_attempt
 from . import ir_actions_server
+from . import ir_actions_server_endpoint
 from . import integration_api_policy
 from . import integration_api_policy_reach
 from . import integration_api_policy_rule
@@ -19,6 +21,10 @@ from . import res_users
 from . import res_users_apikeys
 from . import res_users_apikeys_legacy
 from . import res_users_apikeys_companies
+from . import res_users_apikeys_description
+from . import integration_api_policy_audit
+from . import integration_api_key_wizard
+from . import res_users_apikeys_display
 from . import integration_rate_limiter
 from . import integration_api_usage
 from . import ir_http
@@ -26,6 +32,7 @@ from . import ir_http_companies
 from . import base_automation
 from . import ir_actions_actions
 from . import integration_webhook_validator
+from . import integration_webhook_validator_audit
 from . import integration_webhook_rejection
 from . import integration_webhook_message
 from . import integration_webhook_message_run

@@ -298,9 +298,10 @@ class IntegrationApiPolicy(models.Model):
         """The AccessError telling a client that ``policy`` refuses
         ``what`` (a call or a route), why and what to do; its ``context``
         says so for programs (``policy``: ``name``, ``reason``, ``model``,
-        ``method``), as the 429's ``context.rate_limit`` does."""
+        ``method``), as the 429's ``context.rate_limit`` does. In English:
+        a partner's program reads it, whatever its user's language."""
         error = AccessError(
-            self.env._(
+            self.with_context(lang="en_US").env._(
                 "Policy %(policy)s refuses %(what)s: %(reason)s. %(hint)s",
                 policy=repr(policy.name),
                 what=what,

@@ -108,8 +108,8 @@ class IrHttp(models.AbstractModel):
     def _integration_key_expired(cls, api_key):
         """The 401 of an expired key: when it expired, whether by its
         policy's maximum lifetime (``context.policy.reason`` ``lifetime``)
-        and what to do."""
-        env = request.env
+        and what to do, in English (an answer to a program)."""
+        env = request.env(context=dict(request.env.context, lang="en_US"))
         when = f"{api_key.expires_at.isoformat(' ', 'seconds')} UTC"
         context = {"expired_at": api_key.expires_at.isoformat()}
         if api_key.lifetime_capped:
@@ -290,11 +290,16 @@ class IrHttp(models.AbstractModel):
             f"auth-failure:{address}", limits, unavailable=AUTH_GUARD_UNAVAILABLE
         )
         if decision and not decision.allowed:
+            english = limiter.with_context(lang="en_US").env  # to a program
             raise limiter._too_many_requests(
                 decision,
-                f"Too many failed API key authentications from {address} "
-                f"(limit {decision.limit}); retry in "
-                f"{ratelimit.retry_after_seconds(decision)} seconds.",
+                english._(
+                    "Too many failed API key authentications from %(address)s "
+                    "(limit %(limit)s); retry in %(seconds)s seconds.",
+                    address=address,
+                    limit=str(decision.limit),
+                    seconds=ratelimit.retry_after_seconds(decision),
+                ),
             )
 
     @classmethod

@@ -30,6 +30,7 @@ from urllib3.exceptions import (
 )
 
 from .. import networks, standard_webhooks, trace_context
+from ..messages import Refusal, _
 
 try:
     import certifi
@@ -82,13 +83,15 @@ def check_url(url):
         parts = urlsplit((url or "").strip())
         port = parts.port
     except ValueError as exc:
-        raise ValueError(f"{url!r} is not a valid URL: {exc}") from exc
+        raise Refusal(
+            _("%(url)s is not a valid URL: %(error)s"), url=repr(url), error=str(exc)
+        ) from exc
     if parts.scheme not in ("http", "https"):
-        raise ValueError(f"{url!r} is not an http:// or https:// URL")
+        raise Refusal(_("%(url)s is not an http:// or https:// URL"), url=repr(url))
     if not parts.hostname:
-        raise ValueError(f"{url!r} has no host name")
+        raise Refusal(_("%(url)s has no host name"), url=repr(url))
     if port == 0:
-        raise ValueError(f"{url!r} has no valid port")
+        raise Refusal(_("%(url)s has no valid port"), url=repr(url))
 
 
 def parse_headers(text):
