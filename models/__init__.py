@@ -21,9 +21,7 @@ from . import res_users
 from . import res_users_apikeys
 from . import res_users_apikeys_legacy
 from . import res_users_apikeys_companies
-from . import res_users_apikeys_description
 from . import integration_api_policy_audit
-from . import integration_api_key_wizard
 from . import res_users_apikeys_display
 from . import integration_rate_limiter
 from . import integration_api_usage

@@ -235,6 +235,11 @@ class IntegrationWebhookDelivery(models.Model):
             "write_date": created,
             **self._outbox_shared_values(),
         }
+        # Each value as the ORM writes it (False of a text field is NULL).
+        shared = {
+            name: self._fields[name].convert_to_column_insert(value, self)
+            for name, value in shared.items()
+        }
         columns = ["uuid", "endpoint_id", "payload", *shared]
         values = SQL(", ").join(
             SQL(

@@ -44,6 +44,7 @@ def test_wizards_live_in_wizards():
             )
     assert sorted(p.name for p in (ROOT / "wizards").glob("*.py")) == [
         "__init__.py",
+        "integration_api_key_issued.py",
         "integration_api_key_wizard.py",
         "integration_webhook_replay.py",
         "integration_webhook_test_event.py",
