@@ -331,17 +331,9 @@ def queue_families(snapshot):
     for validator_id, name, age in snapshot.queue_oldest:
         oldest.rows.append(((str(validator_id), name or ""), age))
     counters = []
-    for suffix, text, rows in (
-        (
-            "attempts",
-            "Runs of queued incoming messages' automations.",
-            snapshot.queue_attempts,
-        ),
-        (
-            "failures",
-            "Runs of queued incoming messages' automations that failed.",
-            snapshot.queue_failures,
-        ),
+    for suffix, rows, text in (
+        ("attempts", snapshot.queue_attempts, "Runs of queued incoming messages."),
+        ("failures", snapshot.queue_failures, "Failed runs of queued messages."),
     ):
         family = Family(
             PREFIX + "incoming_queue_" + suffix, "counter", text, VALIDATOR_LABELS

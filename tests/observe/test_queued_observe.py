@@ -6,6 +6,9 @@ receiver. Over HTTP because the trace comes from the call's headers."""
 
 import json
 
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 from odoo import SUPERUSER_ID, api, sql_db
@@ -134,6 +137,22 @@ class TestQueuedObserve(HttpCase):
         self.assertIn(
             ("odoo_integration_incoming_queue_oldest_waiting_seconds", None), gauges
         )
+        body, _kind = self.env["integration.metrics"]._render(
+            "application/openmetrics-text"
+        )
+        [waiting] = [
+            sample.value
+            for family in openmetrics_families(body.decode())
+            for sample in family.samples
+            if sample.name == "odoo_integration_incoming_queue_messages"
+            and sample.labels
+            == {
+                "validator_id": str(self.validator.id),
+                "validator": "Queued shop",
+                "state": "queued",
+            }
+        ]
+        self.assertEqual(waiting, 1)
 
         run_incoming_queue(self)
         self.assertEqual(message.state, "done")
