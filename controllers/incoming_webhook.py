@@ -81,10 +81,18 @@ class IncomingWebhookController(BaseAutomationController):
         self, request, incoming, accepted, payload, headers, address
     ):
         """Stores the message for the incoming queue, once per message id;
-        returns the answer's status and JSON body."""
-        messages = request.env(su=True)["integration.webhook.message"]
-        queued_id = messages._enqueue(
-            incoming, accepted, payload, headers=headers, remote_addr=address
+        returns the answer's status and JSON body. The message keeps the
+        call's trace, which the deliveries its automation queues carry."""
+        env = request.env(su=True)
+        env["integration.metrics"]._count_accepted(incoming)
+        trace = env["integration.webhook.delivery"]._integration_trace()
+        queued_id = env["integration.webhook.message"]._enqueue(
+            incoming,
+            accepted,
+            payload,
+            headers=headers,
+            remote_addr=address,
+            trace=trace,
         )
         if queued_id is None:
             return 200, {"status": "ok", "duplicate": True}

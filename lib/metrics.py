@@ -28,7 +28,14 @@ thing, never per delivery or call):
   (counters) per key, from the daily usage rows;
 * ``rate_limit_backend_errors_total`` (counter) by ``backend``;
 * ``incoming_accepted_total`` by validator and ``incoming_rejected_total``
-  by validator and ``reason`` (counters).
+  by validator and ``reason`` (counters), immediate and queued processing
+  alike;
+* the incoming queue: ``incoming_queue_messages`` (gauge) by validator and
+  ``state`` (``queued``, ``retrying``, ``dead``; done ones are history),
+  ``incoming_queue_oldest_waiting_seconds`` (gauge) per validator with
+  waiting ones, ``incoming_queue_attempts_total`` and
+  ``incoming_queue_failures_total`` (counters) per validator: runs of a
+  message's automation, and those that failed.
 """
 
 import hmac
@@ -86,7 +93,9 @@ class Snapshot:
     calls, 429s, denials)``; ``accepted``: ``(validator id, name, count)``;
     ``rejected``: ``(validator id, name, reason, count)``;
     ``backend_errors``: ``(backend, count)``; ``circuits``: ``(endpoint
-    id, state)``.
+    id, state)``; ``queue``: ``(validator id, name, state, count)``;
+    ``queue_oldest``: ``(validator id, name, age in seconds)``;
+    ``queue_attempts``, ``queue_failures``: ``(validator id, name, count)``.
     """
 
     endpoints: dict = field(default_factory=dict)
@@ -98,6 +107,10 @@ class Snapshot:
     rejected: list = field(default_factory=list)
     backend_errors: list = field(default_factory=list)
     circuits: list = field(default_factory=list)
+    queue: list = field(default_factory=list)
+    queue_oldest: list = field(default_factory=list)
+    queue_attempts: list = field(default_factory=list)
+    queue_failures: list = field(default_factory=list)
 
 
 @dataclass
@@ -281,6 +294,56 @@ def incoming_families(snapshot):
     return [accepted, rejected]
 
 
+VALIDATOR_LABELS = ("validator_id", "validator")
+
+
+def queue_families(snapshot):
+    """The incoming queue's series of ``snapshot``.
+
+    >>> snap = Snapshot(queue=[(4, "Shop", "queued", 3), (4, "Shop", "dead", 1)],
+    ...                 queue_oldest=[(4, "Shop", 12.5)],
+    ...                 queue_attempts=[(4, "Shop", 7)],
+    ...                 queue_failures=[(4, "Shop", 2)])
+    >>> [(f.name, f.kind, f.rows) for f in queue_families(snap)]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('odoo_integration_incoming_queue_messages', 'gauge',
+      [(('4', 'Shop', 'queued'), 3), (('4', 'Shop', 'dead'), 1)]),
+     ('odoo_integration_incoming_queue_oldest_waiting_seconds', 'gauge',
+      [(('4', 'Shop'), 12.5)]),
+     ('odoo_integration_incoming_queue_attempts', 'counter', [(('4', 'Shop'), 7)]),
+     ('odoo_integration_incoming_queue_failures', 'counter', [(('4', 'Shop'), 2)])]
+    """
+    messages = Family(
+        PREFIX + "incoming_queue_messages",
+        "gauge",
+        "Queued incoming webhook messages waiting (queued, retrying) or dead.",
+        (*VALIDATOR_LABELS, "state"),
+    )
+    for validator_id, name, state, count in snapshot.queue:
+        messages.rows.append(((str(validator_id), name or "", state), count))
+    oldest = Family(
+        PREFIX + "incoming_queue_oldest_waiting_seconds",
+        "gauge",
+        "Age of the oldest queued incoming message still waiting to run.",
+        VALIDATOR_LABELS,
+        unit="seconds",
+    )
+    for validator_id, name, age in snapshot.queue_oldest:
+        oldest.rows.append(((str(validator_id), name or ""), age))
+    counters = []
+    for suffix, rows, text in (
+        ("attempts", snapshot.queue_attempts, "Runs of queued incoming messages."),
+        ("failures", snapshot.queue_failures, "Failed runs of queued messages."),
+    ):
+        family = Family(
+            PREFIX + "incoming_queue_" + suffix, "counter", text, VALIDATOR_LABELS
+        )
+        for validator_id, name, count in rows:
+            family.rows.append(((str(validator_id), name or ""), count))
+        counters.append(family)
+    return [messages, oldest, *counters]
+
+
 def families(snapshot):
     """Every family of ``snapshot``, in the order they are written."""
     return [
@@ -288,6 +351,7 @@ def families(snapshot):
         *circuit_family(snapshot),
         *api_families(snapshot),
         *incoming_families(snapshot),
+        *queue_families(snapshot),
     ]
 
 

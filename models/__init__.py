@@ -45,6 +45,7 @@ from . import integration_webhook_oauth2_token
 from . import integration_metrics
 from . import integration_metrics_hooks
 from . import integration_webhook_delivery_trace
+from . import integration_webhook_message_trace
 from . import integration_webhook_endpoint_alerts
 from . import res_config_settings_monitoring
 from . import ir_http_metrics

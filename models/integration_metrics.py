@@ -107,6 +107,9 @@ _COUNT = """
 ACCEPTED = "incoming_accepted"
 REJECTED = "incoming_rejected"
 BACKEND_ERRORS = "rate_limit_backend_errors"
+QUEUE_ATTEMPTS = "incoming_queue_attempts"
+QUEUE_FAILURES = "incoming_queue_failures"
+VALIDATOR_SERIES = (ACCEPTED, REJECTED, QUEUE_ATTEMPTS, QUEUE_FAILURES)
 
 
 class IntegrationMetrics(models.AbstractModel):
@@ -150,6 +153,14 @@ class IntegrationMetrics(models.AbstractModel):
         """Counts a call that passed every check of its validator
         (``incoming``, a ``lib.webhook_settings.Incoming``)."""
         self._count(ACCEPTED, incoming.validator_id)
+
+    @api.model
+    def _count_queue_run(self, validator_id, failed=False):
+        """Counts a run of a queued incoming message of ``validator_id``,
+        and a failure when its automation ``failed`` (retried or dead)."""
+        self._count(QUEUE_ATTEMPTS, validator_id)
+        if failed:
+            self._count(QUEUE_FAILURES, validator_id)
 
     @api.model
     def _count_attempts(self, attempts):
@@ -256,17 +267,24 @@ class IntegrationMetrics(models.AbstractModel):
             "SELECT c.series, c.ref, c.label, COALESCE(v.name, c.name), c.value"
             "  FROM integration_metrics_counter c"
             "  LEFT JOIN integration_webhook_validator v"
-            "    ON v.id = c.ref AND c.series IN (%s, %s)"
+            "    ON v.id = c.ref AND c.series IN %s"
             " ORDER BY c.series, c.ref, c.label",
-            (ACCEPTED, REJECTED),
+            (VALIDATOR_SERIES,),
         )
         for series, ref, label, name, value in cr.fetchall():
             if series == ACCEPTED:
                 snapshot.accepted.append((ref, name, value))
+            elif series == QUEUE_ATTEMPTS:
+                snapshot.queue_attempts.append((ref, name, value))
+            elif series == QUEUE_FAILURES:
+                snapshot.queue_failures.append((ref, name, value))
             elif series == REJECTED:
                 snapshot.rejected.append((ref, name, label, value))
             elif series == BACKEND_ERRORS:
                 snapshot.backend_errors.append((label, value))
+        snapshot.queue, snapshot.queue_oldest = self.env[
+            "integration.webhook.message"
+        ]._integration_queue_snapshot()
         snapshot.circuits = self._circuit_states()
         return snapshot
 

@@ -122,24 +122,30 @@ class IntegrationWebhookMessage(models.Model):
         return row[0] if row else None
 
     @api.model
-    def _enqueue(self, incoming, accepted, payload, *, headers, remote_addr):
+    def _enqueue(
+        self, incoming, accepted, payload, *, headers, remote_addr, trace=None
+    ):
         """Stores a message ``accepted`` by ``incoming``'s validator for the
         incoming queue, claiming its id as ``_claim`` does, and wakes the
-        queue's cron at commit. Returns the message id, or None for a
-        duplicate of a message already stored within the replay window
-        (which is then stored once)."""
+        queue's cron at commit. ``trace``: the call's ``trace_id`` and
+        ``parent_span_id``, which the deliveries its automation queues
+        carry. Returns the message id, or None for a duplicate of a message
+        already stored within the replay window (which is then stored
+        once)."""
         message_id = accepted.message_id or f"in_{uuid.uuid4().hex}"
+        trace = trace or {}
         now = self.env.cr.now()
         self.env.cr.execute(
             SQL(
                 "INSERT INTO %(table)s AS m"
                 " (automation_id, validator_id, message_id, received_at,"
                 "  processing, state, payload, request_headers, remote_addr,"
-                "  attempt_count, next_attempt_at, create_date, write_date,"
-                "  create_uid, write_uid)"
+                "  attempt_count, next_attempt_at, trace_id, parent_span_id,"
+                "  create_date, write_date, create_uid, write_uid)"
                 " VALUES (%(automation)s, %(validator)s, %(message)s, %(now)s,"
                 "  'queued', 'queued', %(payload)s, %(headers)s, %(addr)s,"
-                "  0, %(now)s, %(now)s, %(now)s, %(uid)s, %(uid)s)"
+                "  0, %(now)s, %(trace)s, %(span)s,"
+                "  %(now)s, %(now)s, %(uid)s, %(uid)s)"
                 " ON CONFLICT (automation_id, message_id) DO UPDATE"
                 " SET received_at = EXCLUDED.received_at,"
                 "  processing = 'queued', state = 'queued',"
@@ -147,6 +153,8 @@ class IntegrationWebhookMessage(models.Model):
                 "  request_headers = EXCLUDED.request_headers,"
                 "  remote_addr = EXCLUDED.remote_addr, attempt_count = 0,"
                 "  next_attempt_at = EXCLUDED.next_attempt_at,"
+                "  trace_id = EXCLUDED.trace_id,"
+                "  parent_span_id = EXCLUDED.parent_span_id,"
                 "  processed_at = NULL, last_error = NULL, last_traceback = NULL"
                 # Only a message done long ago is taken again: one waiting,
                 # or dead and waiting for someone, is the same message.
@@ -161,6 +169,8 @@ class IntegrationWebhookMessage(models.Model):
                 payload=json.dumps(payload, ensure_ascii=False),
                 headers=json.dumps(headers, ensure_ascii=False),
                 addr=remote_addr,
+                trace=trace.get("trace_id") or None,
+                span=trace.get("parent_span_id") or None,
                 uid=self.env.uid,
                 window=incoming.settings.replay_window,
             )
