@@ -82,13 +82,9 @@ class IntegrationWebhookDelivery(models.Model):
 
     @api.model
     def _outbox_shared_values(self):
-        # The deliveries the outbox writes in one INSERT carry the trace too.
-        # Raw SQL: an unset value is NULL, not False (which psycopg2 writes
-        # as the boolean false, i.e. the text 'false' in a varchar column).
-        trace = {
-            name: None if value is False else value
-            for name, value in self._integration_trace().items()
-        }
+        # The deliveries the outbox writes in one INSERT carry the trace too
+        # (written as the ORM would: see _insert_deliveries).
+        trace = self._integration_trace()
         return {**super()._outbox_shared_values(), **trace}
 
     def action_open_same_trace(self):
