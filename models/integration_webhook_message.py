@@ -38,9 +38,12 @@ class IntegrationWebhookMessage(models.Model):
         readonly=True,
     )
     # Not required in the database: ids remembered per validator before
-    # this field existed have none, and expire with their window.
+    # this field existed have none, and expire with their window. A deleted
+    # automation leaves its messages behind: the sender was told they were
+    # accepted, so they stay visible (dead, saying why) until someone
+    # handles them.
     automation_id = fields.Many2one(
-        "base.automation", ondelete="cascade", readonly=True
+        "base.automation", ondelete="set null", readonly=True
     )
     message_id = fields.Char(
         required=True,

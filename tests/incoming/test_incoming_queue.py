@@ -158,6 +158,39 @@ class TestIncomingQueue(IncomingWebhookCase):
         self.assertEqual(both.mapped("state"), ["done", "done"])
         self.assertEqual(self._log(), ["q-2-shop.example", "q-1-shop.example"])
 
+    def test_archived_or_deleted_automation_does_not_run_its_messages(self):
+        """Messages queued before their automation was archived are put
+        aside, dead with the reason, and run again once it is active; a
+        deleted automation's messages stay visible."""
+        validator, automation = self._queued_automation()
+        for n in (1, 2):
+            self.assertEqual(self._send(automation, n).status_code, 202)
+        automation.active = False
+        run_incoming_queue(self)
+        messages = self._messages(validator)
+        self.assertEqual(messages.mapped("state"), ["dead", "dead"])
+        self.assertEqual(messages.mapped("attempt_count"), [0, 0])
+        self.assertIn("is archived", messages[0].last_error)
+        self.assertEqual(self._runs(), 0, "an archived automation ran")
+
+        answer = messages.action_run_again()["params"]["message"]
+        self.assertIn("2 skipped: their automation is archived", answer)
+        self.assertEqual(messages.mapped("state"), ["dead", "dead"])
+        automation.active = True
+        messages.action_run_again()
+        run_incoming_queue(self)
+        self.assertEqual(messages.mapped("state"), ["done", "done"])
+        self.assertEqual(self._runs(), 2)
+
+        self.assertEqual(self._send(automation, 3).status_code, 202)
+        automation.unlink()
+        run_incoming_queue(self)
+        orphan = self._messages(validator)[-1]
+        self.assertEqual((orphan.state, orphan.message_id), ("dead", "delivery-3"))
+        self.assertFalse(orphan.automation_id)
+        self.assertIn("was deleted", orphan.last_error)
+        self.assertIn("1 skipped", orphan.action_run_again()["params"]["message"])
+
     def test_duplicates_answered_200_and_stored_once(self):
         validator, automation = self._queued_automation()
         self.assertEqual(self._send(automation, 1).status_code, 202)
