@@ -83,6 +83,16 @@ class TestIncomingQueue(IncomingWebhookCase):
         # be this fast, even on a loaded machine (the benchmark measures it).
         self.assertLess(statistics.median(timings), 0.5, timings)
         self.assertEqual(self._runs(), 0, "the call ran the automation")
+        # Each call triggered a queue cron unless it was due already: three
+        # messages, at most one trigger per cron.
+        self.env.cr.execute(
+            "SELECT t.cron_id, count(*) FROM ir_cron_trigger t"
+            " JOIN ir_model_data d ON d.model = 'ir.cron' AND d.res_id = t.cron_id"
+            " WHERE d.name LIKE 'ir_cron_incoming_webhook_queue_%' GROUP BY 1"
+        )
+        triggers = dict(self.env.cr.fetchall())
+        self.assertTrue(triggers, "no queue cron was triggered")
+        self.assertEqual(set(triggers.values()), {1}, triggers)
 
         started = time.perf_counter()
         run_incoming_queue(self)
