@@ -22,6 +22,7 @@ from . import integration_api_key_wizard
 from . import integration_rate_limiter
 from . import integration_api_usage
 from . import ir_http
+from . import ir_http_webhook_auth
 from . import base_automation
 from . import integration_webhook_validator
 from . import integration_webhook_rejection
