@@ -22,7 +22,8 @@ Code map (capability: core here → its adapters):
   queue's retry schedule), ``validator_changes.py`` →
   ``controllers/incoming_webhook.py`` (the pipeline),
   ``models/webhook_request.py`` (its steps over the request, the call kept
-  as ``request.integration_webhook``), ``ir_http.py`` (the transport check),
+  as ``request.integration_webhook``), ``ir_http.py`` (the transport check;
+  ``ir_http_webhook_auth.py``: the public user without a query),
   ``models/integration_webhook_validator.py`` (and ``…_validator_queue.py``:
   processing, handshake, presets), ``…_rejection.py``, ``…_message.py``
   (accepted messages, the queue's store), ``…_message_run.py`` (the

@@ -31,7 +31,15 @@ those of ``integration.webhook.validator``):
   allows any address): every new network must lie within an old one;
 - ``rate_limit``: removed, or one of its limits no longer held: each old
   ``n`` calls per ``s`` seconds needs a new limit of at most ``n`` calls
-  over at least ``s`` seconds.
+  over at least ``s`` seconds;
+- ``verify_token`` (Meta's handshake): changed at all, like a secret;
+- ``handshake``: changed to one that answers calls (any but ``none``): the
+  validator then answers a kind of call it refused;
+- ``processing``: changed to ``queued``: every call that passes the checks
+  is then stored, payload included, and acknowledged even when its
+  automation fails, and that automation runs it again on a schedule;
+- ``queue_retry_schedule``: more tries than before (a failing message
+  runs its automation more times).
 
 >>> weakened({"timestamp_tolerance": 300}, {"timestamp_tolerance": 600})
 ['timestamp_tolerance']
@@ -41,10 +49,17 @@ those of ``integration.webhook.validator``):
 []
 >>> weakened({"rate_limit": "100/minute"}, {"rate_limit": "1000/hour"})
 ['rate_limit']
+>>> weakened({"processing": "immediate", "handshake": "meta"},
+...          {"processing": "queued", "handshake": "none"})
+['processing']
+>>> weakened({"queue_retry_schedule": "1m,5m"}, {"queue_retry_schedule": "1h"})
+[]
 """
 
 from . import networks as network_lists
 from . import ratelimit
+from .outbox import retry
+from .webhook_settings import DEFAULT_QUEUE_SCHEDULE
 from .webhook_validation import parse_content_types
 
 # Hash functions of a custom HMAC, weakest first.
@@ -66,6 +81,10 @@ GUARDED_FIELDS = frozenset(
         "allowed_content_types",
         "allowed_networks",
         "rate_limit",
+        "verify_token",
+        "handshake",
+        "processing",
+        "queue_retry_schedule",
     }
 )
 
@@ -116,7 +135,13 @@ def _weakens(name, old, new):
         )
     if name == "rate_limit":
         return _looser_limits(ratelimit.parse_limits(old), ratelimit.parse_limits(new))
-    # secret, secondary_secret, message_id_header: any change.
+    if name == "handshake":
+        return new not in (None, "none")
+    if name == "processing":
+        return new == "queued"
+    if name == "queue_retry_schedule":
+        return _tries(new) > _tries(old)
+    # secret, secondary_secret, message_id_header, verify_token: any change.
     return True
 
 
@@ -124,6 +149,19 @@ def _blank_to_none(value):
     if value is False or (isinstance(value, str) and not value.strip()):
         return None
     return value
+
+
+def _tries(schedule):
+    """How many times a queued message is retried under ``schedule`` (the
+    default one when blank); an invalid schedule is refused elsewhere.
+
+    >>> _tries("1m, 1h"), _tries(None)
+    (2, 6)
+    """
+    try:
+        return len(retry.parse_schedule(schedule or DEFAULT_QUEUE_SCHEDULE))
+    except ValueError:
+        return 0
 
 
 def _header_name(value):

@@ -14,7 +14,8 @@ WhatsApp).
 - ``meta``: ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256>`` of the raw
   body with the app secret; no message id either.
 
-Twilio signs the URL it called. Behind a reverse proxy that URL is the
+Twilio signs the URL it called, with or without its port (both are
+accepted, as Twilio's own libraries do). Behind a reverse proxy that URL is the
 public one, which Odoo rebuilds from ``X-Forwarded-Host`` and
 ``X-Forwarded-Proto`` only when it runs with ``proxy_mode``: the caller
 passes the URL as Odoo's request has it. A JSON body is not in Twilio's
@@ -182,8 +183,41 @@ def verify_twilio(secrets, headers, body, url, mimetype):
         given = (query.get(TWILIO_BODY_HASH) or [""])[0].lower()
         if body and not hmac.compare_digest(expected, _bytes(given).decode()):
             raise SignatureError(f"the body does not match {TWILIO_BODY_HASH}")
-    if not _any_matches([sign_twilio(s, url, params) for s in secrets], received):
+    candidates = [
+        sign_twilio(secret, variant, params)
+        for variant in twilio_url_variants(url)
+        for secret in secrets
+    ]
+    if not _any_matches(candidates, received):
         raise SignatureError("no signature matches")
+
+
+def twilio_url_variants(url):
+    """The two spellings of ``url`` Twilio may have signed: without its
+    port, and with it (the scheme's default one when the URL names none).
+    Twilio's documentation says a URL may be signed either way, and its own
+    libraries accept both.
+
+    >>> twilio_url_variants("https://x.test/h?a=1")
+    ['https://x.test/h?a=1', 'https://x.test:443/h?a=1']
+    >>> twilio_url_variants("http://x.test:8069/h")
+    ['http://x.test/h', 'http://x.test:8069/h']
+    """
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return [url]
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    userinfo = parts.netloc.rpartition("@")[0]
+    userinfo = f"{userinfo}@" if userinfo else ""
+    port = port or {"https": 443, "http": 80}.get(parts.scheme)
+    without = parts._replace(netloc=f"{userinfo}{host}").geturl()
+    if port is None:
+        return [without]
+    return [without, parts._replace(netloc=f"{userinfo}{host}:{port}").geturl()]
 
 
 def verify(preset, secrets, headers, body, *, tolerance, now=None, url="", mimetype=""):

@@ -27,6 +27,7 @@ from . import integration_rate_limiter
 from . import integration_api_usage
 from . import ir_http
 from . import ir_http_companies
+from . import ir_http_webhook_auth
 from . import base_automation
 from . import ir_actions_actions
 from . import integration_webhook_validator

@@ -38,9 +38,12 @@ class IntegrationWebhookMessage(models.Model):
         readonly=True,
     )
     # Not required in the database: ids remembered per validator before
-    # this field existed have none, and expire with their window.
+    # this field existed have none, and expire with their window. A deleted
+    # automation leaves its messages behind: the sender was told they were
+    # accepted, so they stay visible (dead, saying why) until someone
+    # handles them.
     automation_id = fields.Many2one(
-        "base.automation", ondelete="cascade", readonly=True
+        "base.automation", ondelete="set null", readonly=True
     )
     message_id = fields.Char(
         required=True,
@@ -134,10 +137,13 @@ class IntegrationWebhookMessage(models.Model):
         once)."""
         message_id = accepted.message_id or f"in_{uuid.uuid4().hex}"
         trace = trace or {}
-        now = self.env.cr.now()
+        # One statement, one round trip: the message, and the trigger of the
+        # queue's cron picked by its id unless that cron is due already.
+        # Times are the transaction's (what cr.now() would ask for).
         self.env.cr.execute(
             SQL(
-                "INSERT INTO %(table)s AS m"
+                "WITH message AS ("
+                " INSERT INTO %(table)s AS m"
                 " (automation_id, validator_id, message_id, received_at,"
                 "  processing, state, payload, request_headers, remote_addr,"
                 "  attempt_count, next_attempt_at, trace_id, parent_span_id,"
@@ -160,12 +166,15 @@ class IntegrationWebhookMessage(models.Model):
                 # or dead and waiting for someone, is the same message.
                 " WHERE m.state = 'done'"
                 "  AND m.received_at < %(now)s - make_interval(secs => %(window)s)"
-                " RETURNING m.id",
+                " RETURNING m.id),"
+                " woken AS (%(trigger)s)"
+                " SELECT (SELECT id FROM message),"
+                " (SELECT count(*) FROM woken)",
                 table=SQL.identifier(self._table),
                 automation=incoming.automation_id,
                 validator=incoming.validator_id,
                 message=message_id,
-                now=now,
+                now=SQL("(now() AT TIME ZONE 'UTC')"),
                 payload=json.dumps(payload, ensure_ascii=False),
                 headers=json.dumps(headers, ensure_ascii=False),
                 addr=remote_addr,
@@ -173,13 +182,15 @@ class IntegrationWebhookMessage(models.Model):
                 span=trace.get("parent_span_id") or None,
                 uid=self.env.uid,
                 window=incoming.settings.replay_window,
+                trigger=self.env["ir.cron"]._integration_incoming_trigger_sql(
+                    SQL("(SELECT id FROM message)")
+                ),
             )
         )
-        row = self.env.cr.fetchone()
-        if not row:
-            return None
-        self.env["ir.cron"]._integration_wake_incoming(one=row[0])
-        return message_id
+        queued, woken = self.env.cr.fetchone()
+        if woken:
+            self.env["ir.cron"]._integration_notify_at_commit()
+        return message_id if queued else None
 
     @api.model
     def _release(self, claim_id):

@@ -1,11 +1,13 @@
 import json
 import logging
+import threading
 import traceback
 from datetime import UTC, datetime, timedelta
 
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.modules.registry import Registry
+from odoo.tools import SQL, config
 
 from ..lib.outbox import retry
 from ..lib.webhook_input import printable
@@ -17,6 +19,20 @@ _logger = logging.getLogger(__name__)
 MAX_ERROR = 2000  # characters of an error kept on the message
 MAX_TRACEBACK = 20000  # characters of a traceback kept for administrators
 WAITING = ("queued", "retrying")
+# Seconds after the server loads a database at which it wakes the incoming
+# queue's crons when messages are waiting (those a crash left behind): Odoo's
+# cron workers first sleep a minute unless notified, and only listen once
+# started, so the first wake may come before they do.
+STARTUP_WAKES = (2, 10, 30)
+
+
+def _wake_at_start(dbname):
+    try:
+        with Registry(dbname).cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["integration.webhook.message"]._wake_if_waiting()
+    except Exception as exc:  # noqa: BLE001 (the crons' own round remains)
+        _logger.warning("Could not wake the incoming webhook queue: %s", exc)
 
 
 class IntegrationWebhookMessage(models.Model):
@@ -34,6 +50,40 @@ class IntegrationWebhookMessage(models.Model):
     """
 
     _inherit = "integration.webhook.message"
+
+    def _register_hook(self):
+        """Once the server has loaded the database, wakes the queue's crons
+        if messages are waiting, so that a restart after a crash resumes
+        the queue within seconds without waiting for new calls or the cron
+        workers' one-minute round."""
+        super()._register_hook()
+        if (
+            config["test_enable"]
+            or config["stop_after_init"]
+            # Loaded for tests: the tests run the queue themselves.
+            or getattr(threading.current_thread(), "testing", False)
+        ):
+            return
+        for delay in STARTUP_WAKES:
+            timer = threading.Timer(delay, _wake_at_start, args=(self.env.cr.dbname,))
+            timer.daemon = True
+            timer.start()
+
+    @api.model
+    def _wake_if_waiting(self):
+        """Triggers the queue's crons (at commit) when a message is due."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT 1 FROM %s WHERE state IN %s AND next_attempt_at <= %s LIMIT 1",
+                SQL.identifier(self._table),
+                WAITING,
+                fields.Datetime.now(),
+            )
+        )
+        if self.env.cr.fetchone():
+            self.env["ir.cron"]._integration_wake_incoming()
+            return True
+        return False
 
     @api.model
     def _cron_process_queue(self):
@@ -92,6 +142,12 @@ class IntegrationWebhookMessage(models.Model):
         webhook's caller would (the public user, as superuser), and records
         the outcome: done, a retry per the validator's schedule, or dead."""
         self.ensure_one()
+        if reason := self._not_runnable_reason():
+            # Not an attempt: the message is put aside until someone runs it
+            # again, once its automation is active.
+            self.write({"state": "dead", "next_attempt_at": None, "last_error": reason})
+            _logger.info("incoming webhook message %s put aside", self.message_id)
+            return
         settings = self.validator_id._webhook_settings_of(self.validator_id.id)
         payload = json.loads(self.payload or "null")
         automation = (
@@ -142,6 +198,23 @@ class IntegrationWebhookMessage(models.Model):
             }
         )
 
+    def _not_runnable_reason(self):
+        """Why this message's automation cannot run it now (archived or
+        deleted since the message was queued), or None. An archived
+        automation is off: its messages do not run behind its back."""
+        automation = self.sudo().with_context(active_test=False).automation_id
+        if not automation:
+            return self.env._(
+                "Not run: its automation was deleted. It cannot run again."
+            )
+        if not automation.active:
+            return self.env._(
+                "Not run: the automation %(name)s is archived. Run the message "
+                "again once the automation is active.",
+                name=automation.name,
+            )
+        return None
+
     @api.ondelete(at_uninstall=False)
     def _unlink_except_waiting(self):
         """A waiting message is an event the sender was told is accepted:
@@ -159,7 +232,9 @@ class IntegrationWebhookMessage(models.Model):
         messages already done are left alone (their automation ran).
         Returns a notification saying how many were requeued."""
         self.check_access("read")
-        eligible = self.sudo().filtered(lambda m: m.state in ("dead", "retrying"))
+        again = self.sudo().filtered(lambda m: m.state in ("dead", "retrying"))
+        eligible = again.filtered(lambda m: not m._not_runnable_reason())
+        held = len(again) - len(eligible)
         if eligible:
             eligible.write(
                 {
@@ -169,10 +244,15 @@ class IntegrationWebhookMessage(models.Model):
                 }
             )
             self.env["ir.cron"]._integration_wake_incoming()
-        skipped = len(self) - len(eligible)
+        skipped = len(self) - len(again)
         message = self.env._(
             "%(count)s message(s) queued to run again.", count=len(eligible)
         )
+        if held:
+            message += " " + self.env._(
+                "%(count)s skipped: their automation is archived or deleted.",
+                count=held,
+            )
         if skipped:
             message += " " + self.env._(
                 "%(count)s skipped: only dead or retrying messages run again.",

@@ -41,31 +41,65 @@ class IrCron(models.Model):
         each time."""
         # One statement finds the crons and writes their triggers (the ORM's
         # create would add a query and its bookkeeping to every request).
-        self.env.cr.execute(
-            SQL(
-                """
-                INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid,
-                       create_date, write_uid, write_date)
-                SELECT id, %(now)s, %(uid)s, %(created)s, %(uid)s, %(created)s
-                  FROM (SELECT c.id, row_number() OVER (ORDER BY c.id) - 1 AS n,
-                               count(*) OVER () AS total
-                          FROM ir_cron c
-                          JOIN ir_model_data d
-                            ON d.res_id = c.id AND d.model = 'ir.cron'
-                         WHERE d.module = 'integration_gateway'
-                           AND d.name LIKE %(xmlids)s
-                           AND c.active) crons
-                 WHERE %(one)s::integer IS NULL OR n = %(one)s::integer %% total
-                """,
-                now=fields.Datetime.now(),
-                uid=self.env.uid,
-                created=self.env.cr.now(),
-                xmlids=xmlid_pattern.replace("%d", "%"),
-                one=one,
+        self.env.cr.execute(self._integration_trigger_sql(xmlid_pattern, one))
+        if self.env.cr.rowcount:
+            self._integration_notify_at_commit()
+
+    @api.model
+    def _integration_trigger_sql(self, xmlid_pattern, one=None, *, unless_due=False):
+        """The statement that writes the triggers ``_integration_wake``
+        writes, returning their crons' ids; ``one`` is an integer or an SQL
+        expression (a statement can trigger the cron of a row it inserts).
+        With ``unless_due``, a cron that already has a due trigger, not yet
+        consumed, gets no other: it runs anyway, and its workers were told."""
+        if one is None:
+            pick = SQL("TRUE")
+        else:
+            # No cron when an expression ``one`` is NULL (no row inserted).
+            one = one if isinstance(one, SQL) else SQL("%s::integer", one)
+            pick = SQL("n = (%s) %% total", one)
+        return SQL(
+            """
+            INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid,
+                   create_date, write_uid, write_date)
+            SELECT id, %(now)s, %(uid)s, %(created)s, %(uid)s, %(created)s
+              FROM (SELECT c.id, row_number() OVER (ORDER BY c.id) - 1 AS n,
+                           count(*) OVER () AS total
+                      FROM ir_cron c
+                      JOIN ir_model_data d
+                        ON d.res_id = c.id AND d.model = 'ir.cron'
+                     WHERE d.module = 'integration_gateway'
+                       AND d.name LIKE %(xmlids)s
+                       AND c.active) crons
+             WHERE %(pick)s %(unless_due)s
+            RETURNING cron_id
+            """,
+            now=fields.Datetime.now(),
+            uid=self.env.uid,
+            # The transaction's time, as the ORM writes it, without asking
+            # the database for it first.
+            created=SQL("(now() AT TIME ZONE 'UTC')"),
+            xmlids=xmlid_pattern.replace("%d", "%"),
+            pick=pick,
+            unless_due=SQL(
+                " AND NOT EXISTS (SELECT 1 FROM ir_cron_trigger t"
+                " WHERE t.cron_id = crons.id AND t.call_at <= %s)",
+                fields.Datetime.now(),
             )
+            if unless_due
+            else SQL(),
         )
-        if not self.env.cr.rowcount:
-            return
+
+    @api.model
+    def _integration_incoming_trigger_sql(self, one):
+        """``_integration_trigger_sql`` for the incoming queue's crons,
+        unless one is due already."""
+        return self._integration_trigger_sql(INCOMING_XMLID, one, unless_due=True)
+
+    @api.model
+    def _integration_notify_at_commit(self):
+        """Tells the cron workers, once this transaction commits, that a
+        trigger of this database is due."""
         dbname = self.env.cr.dbname
         self.env.cr.postcommit.add(lambda: notify_cron_workers(dbname))
 

@@ -188,6 +188,20 @@ class TestProviderPresets(IncomingWebhookCase):
             response = self.url_open(path, data=body, headers=headers)
             self.assertEqual(response.json(), {"status": "ok"})
             self.assertEqual(self._runs(), 1)
+            # Twilio may sign the URL with its port, the scheme's default one
+            # when the URL names none; any other port is another URL.
+            for port, accepted in ((":443", True), (":8443", False)):
+                signed = f"https://mycompany.com{port}{path}"
+                with_port = {
+                    **headers,
+                    "X-Twilio-Signature": _twilio(TWILIO_TOKEN, signed, TWILIO_PARAMS),
+                }
+                response = self.url_open(path, data=body, headers=with_port)
+                if accepted:
+                    self.assertEqual(response.json(), {"status": "ok"})
+                else:
+                    self.assertRefused(response, 401, "signature")
+            self.assertEqual(self._runs(), 2)
             changed = urlencode({**TWILIO_PARAMS, "Digits": "9999"}).encode()
             response = self.url_open(path, data=changed, headers=headers)
             self.assertRefused(response, 401, "signature")

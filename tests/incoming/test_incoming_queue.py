@@ -83,6 +83,16 @@ class TestIncomingQueue(IncomingWebhookCase):
         # be this fast, even on a loaded machine (the benchmark measures it).
         self.assertLess(statistics.median(timings), 0.5, timings)
         self.assertEqual(self._runs(), 0, "the call ran the automation")
+        # Each call triggered a queue cron unless it was due already: three
+        # messages, at most one trigger per cron.
+        self.env.cr.execute(
+            "SELECT t.cron_id, count(*) FROM ir_cron_trigger t"
+            " JOIN ir_model_data d ON d.model = 'ir.cron' AND d.res_id = t.cron_id"
+            " WHERE d.name LIKE 'ir_cron_incoming_webhook_queue_%' GROUP BY 1"
+        )
+        triggers = dict(self.env.cr.fetchall())
+        self.assertTrue(triggers, "no queue cron was triggered")
+        self.assertEqual(set(triggers.values()), {1}, triggers)
 
         started = time.perf_counter()
         run_incoming_queue(self)
@@ -157,6 +167,39 @@ class TestIncomingQueue(IncomingWebhookCase):
         run_incoming_queue(self)
         self.assertEqual(both.mapped("state"), ["done", "done"])
         self.assertEqual(self._log(), ["q-2-shop.example", "q-1-shop.example"])
+
+    def test_archived_or_deleted_automation_does_not_run_its_messages(self):
+        """Messages queued before their automation was archived are put
+        aside, dead with the reason, and run again once it is active; a
+        deleted automation's messages stay visible."""
+        validator, automation = self._queued_automation()
+        for n in (1, 2):
+            self.assertEqual(self._send(automation, n).status_code, 202)
+        automation.active = False
+        run_incoming_queue(self)
+        messages = self._messages(validator)
+        self.assertEqual(messages.mapped("state"), ["dead", "dead"])
+        self.assertEqual(messages.mapped("attempt_count"), [0, 0])
+        self.assertIn("is archived", messages[0].last_error)
+        self.assertEqual(self._runs(), 0, "an archived automation ran")
+
+        answer = messages.action_run_again()["params"]["message"]
+        self.assertIn("2 skipped: their automation is archived", answer)
+        self.assertEqual(messages.mapped("state"), ["dead", "dead"])
+        automation.active = True
+        messages.action_run_again()
+        run_incoming_queue(self)
+        self.assertEqual(messages.mapped("state"), ["done", "done"])
+        self.assertEqual(self._runs(), 2)
+
+        self.assertEqual(self._send(automation, 3).status_code, 202)
+        automation.unlink()
+        run_incoming_queue(self)
+        orphan = self._messages(validator)[-1]
+        self.assertEqual((orphan.state, orphan.message_id), ("dead", "delivery-3"))
+        self.assertFalse(orphan.automation_id)
+        self.assertIn("was deleted", orphan.last_error)
+        self.assertIn("1 skipped", orphan.action_run_again()["params"]["message"])
 
     def test_duplicates_answered_200_and_stored_once(self):
         validator, automation = self._queued_automation()

@@ -149,6 +149,48 @@ class TestValidatorWeakening(TransactionCase):
         )
         self.assertEqual(unused.signature_scheme, "none")
 
+    def test_queue_handshakes_and_verify_token_are_guarded_too(self):
+        """Queued processing, a handshake, a longer retry schedule and Meta's
+        verify token open a validator as a looser signature would; their
+        opposites are tightenings. The verify token is a secret: managers
+        neither read nor write it."""
+        self.validator.write(
+            {
+                "processing": "queued",
+                "handshake": "meta",
+                "queue_retry_schedule": "1m,5m",
+                "verify_token": "meatyhamhock",
+            }
+        )
+        as_manager = self.validator.with_user(self.manager)
+        loosened = [
+            {"queue_retry_schedule": "1m,5m,30m"},
+            {"handshake": "slack", "signature_scheme": "slack"},
+            {"verify_token": "guessed"},
+        ]
+        for values in loosened:
+            with self.subTest(values=values), self.assertRaises(AccessError):
+                as_manager.write(values)
+        self.assertNotIn("verify_token", as_manager.fields_get())
+        with self.assertRaises(AccessError):
+            as_manager.read(["verify_token"])
+        form = as_manager.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertNotIn("verify_token", form)
+
+        tightened = {"processing": "immediate", "handshake": "none"}
+        as_manager.write({**tightened, "queue_retry_schedule": "1m"})
+        with self.assertRaisesRegex(AccessError, "Processing"):
+            as_manager.write({"processing": "queued"})
+        with self.assertRaisesRegex(AccessError, "Handshake"):
+            as_manager.write({"handshake": "meta"})
+        self.validator.with_user(self.admin).write(
+            {"processing": "queued", "handshake": "meta", "verify_token": "new"}
+        )
+        self.assertRecordValues(
+            self.validator,
+            [{"processing": "queued", "handshake": "meta", "verify_token": "new"}],
+        )
+
     def test_an_archived_automation_still_counts(self):
         """Reactivating it is for system administrators; the validator it
         comes back with is the one they chose."""
