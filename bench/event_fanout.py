@@ -1,6 +1,6 @@
 """What fanning an event out to subscribed endpoints costs its request.
 
-1,000 partners are created through JSON/2, one per call, for each of two
+600 partners are created through JSON/2, one per call, for each of two
 variants, interleaved on one server: an event that goes to its action's
 endpoint only, and an event that also goes to four endpoints subscribed to
 its event type (five deliveries). The deliveries of one event are written
@@ -10,7 +10,7 @@ the machine while the requests are timed.
 
     ~/.cache/integration_gateway/venv/bin/python bench/event_fanout.py
 
-Options: ``--calls N`` (per variant, default 1000). ``bench/run_all.py``
+Options: ``--calls N`` (per variant, default 600). ``bench/run_all.py``
 runs it with every other benchmark on one server.
 """
 
@@ -40,7 +40,7 @@ SETUP = FIXTURES / "event_fanout_setup.py"
 
 
 def add_arguments(parser):
-    parser.add_argument("--calls", type=int, default=1000, help="per variant")
+    parser.add_argument("--calls", type=int, default=600, help="per variant")
 
 
 def prepare(bench, options):

@@ -13,7 +13,7 @@ one's; the time the crons took to drain the queue is reported too::
 
     ~/.cache/integration_gateway/venv/bin/python bench/incoming_queue.py
 
-``--calls N`` (per automation, default 200).
+``--calls N`` (per automation, default 100).
 """
 
 import json
@@ -34,7 +34,7 @@ QUICK = {"calls": 40, "lines": 10}
 
 
 def add_arguments(parser):
-    parser.add_argument("--calls", type=int, default=200, help="per automation")
+    parser.add_argument("--calls", type=int, default=100, help="per automation")
     parser.add_argument("--lines", type=int, default=50, help="per order")
 
 

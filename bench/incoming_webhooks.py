@@ -10,7 +10,7 @@ are compared side by side::
 
     ~/.cache/integration_gateway/venv/bin/python bench/incoming_webhooks.py
 
-``--calls N`` (per automation, default 1000); ``bench/run_all.py`` runs it
+``--calls N`` (per automation, default 600); ``bench/run_all.py`` runs it
 with every other benchmark on one server.
 """
 
@@ -65,7 +65,7 @@ QUICK = {"calls": 100}
 
 
 def add_arguments(parser):
-    parser.add_argument("--calls", type=int, default=1000, help="per automation")
+    parser.add_argument("--calls", type=int, default=600, help="per automation")
 
 
 def prepare(bench, options):

@@ -1,6 +1,6 @@
 """What a queued webhook costs the request that triggers it.
 
-1,000 partners are created through JSON/2, one per call, for each of five
+600 partners are created through JSON/2, one per call, for each of five
 variants, interleaved on one server: without any webhook; with an
 automation whose server action does nothing (what Odoo's automations cost,
 webhook or not); with a queued webhook of this addon (a delivery row written
@@ -16,7 +16,7 @@ but for its automation.
 
     ~/.cache/integration_gateway/venv/bin/python bench/webhook_overhead.py
 
-Options: ``--calls N`` (per variant, default 1000). ``bench/run_all.py``
+Options: ``--calls N`` (per variant, default 600). ``bench/run_all.py``
 runs it with every other benchmark on one server.
 """
 
@@ -53,7 +53,7 @@ SETUP = FIXTURES / "webhook_overhead_setup.py"
 
 
 def add_arguments(parser):
-    parser.add_argument("--calls", type=int, default=1000, help="per variant")
+    parser.add_argument("--calls", type=int, default=600, help="per variant")
 
 
 def prepare(bench, options):
