@@ -208,7 +208,7 @@ class Bench:
             # Each process keeps a few connections per database it serves;
             # bounded, so that the run stays within PostgreSQL's
             # max_connections (100 by default) beside other work.
-            args=["--db_maxconn=16", *self.server_args],
+            args=["--db_maxconn=8", *self.server_args],
             log=SERVER_LOG,
         )
         say(
