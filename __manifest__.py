@@ -27,6 +27,7 @@
         "views/integration_api_key_wizard_views.xml",
         "views/integration_api_usage_views.xml",
         "views/res_config_settings_views.xml",
+        "views/integration_webhook_engine_views.xml",
         "views/integration_webhook_validator_views.xml",
         "views/integration_webhook_rejection_views.xml",
         "views/base_automation_views.xml",
