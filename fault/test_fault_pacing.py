@@ -31,7 +31,7 @@ def test_adaptive_pacing_under_a_rate_limited_receiver(shared_gateway, figures):
         events = gateway.run(EVENTS, "PACED", count, endpoint)
         harness.wait_for(
             lambda: gateway.run(STATES, endpoint) == {"delivered": count},
-            timeout=count / PER_SECOND * 3 + 60,
+            timeout=count / PER_SECOND * 6 + 60,
             interval=1,
             what=f"all {count} events delivered",
             detail=lambda: (
