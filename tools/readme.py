@@ -22,6 +22,7 @@ SECTIONS = [
     ("INSTALL.rst", "Set-up"),
     ("CONFIGURE.rst", "Configuration"),
     ("USAGE.rst", "Usage"),
+    ("DELIVERY_ENGINE.rst", "Delivery engine"),
     ("BENCHMARKS.rst", "Benchmarks"),
     ("FAULTS.rst", "Fault injection"),
     ("MAINTENANCE.rst", "Translations and screenshots"),
