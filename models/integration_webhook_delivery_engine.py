@@ -16,7 +16,6 @@ class IntegrationWebhookDelivery(models.Model):
 
     waiting_for_id = fields.Many2one(
         "integration.webhook.delivery",
-        string="Waiting For",
         compute="_compute_waiting_for",
         help="On an endpoint keeping per-record order: the older delivery about "
         "the same record that must be delivered first. Once it is delivered, dead "

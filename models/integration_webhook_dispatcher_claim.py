@@ -181,8 +181,15 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
         )
         dues = []
         for at, endpoint_id in self.env.cr.fetchall():
-            # A throttled endpoint's next slot, or the end of a pause.
-            dues.append(pacing.due_after_throttle(at, sendable[endpoint_id][1]))
+            rate, next_slot = sendable[endpoint_id]
+            # A throttled endpoint's next slots, or the end of a pause. Not
+            # as soon as one slot is free: a claim for one delivery at a
+            # time would cost more than the sending.
+            dues.append(
+                pacing.due_after_throttle(at, next_slot, pacing.CLAIM_AHEAD)
+                if rate
+                else pacing.due_after_throttle(at, next_slot)
+            )
         if probe_at := self._next_probe(horizon):
             dues.append(probe_at)
         wait = pacing.linger(now, min(dues, default=None), time_left)

@@ -28,6 +28,9 @@ import math
 from datetime import UTC, datetime, timedelta
 
 THROTTLE_HORIZON = 1.0  # seconds of send slots a dispatcher reserves ahead
+# Seconds of slots ahead when a waiting dispatcher claims for a throttled
+# endpoint again: half its horizon is free, so that a claim gets many slots.
+CLAIM_AHEAD = THROTTLE_HORIZON / 2
 SHORT_WAIT = 10  # seconds a dispatcher cron waits for a delivery at most
 SHORT_WAIT_MIN = 0.1  # seconds waited at least, so that a wait never spins
 NEW_RUN = "new run"  # linger(): the wait outlasts this run; trigger another
