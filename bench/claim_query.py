@@ -72,7 +72,13 @@ def add_arguments(parser):
 
 
 def prepare(bench, options):
-    return {db.name: bench.run_script(db.name, SETUP) for db in DATABASES}
+    ordered = (ORDERED_SMALL, ORDERED_LARGE)
+    return {
+        db.name: bench.run_script(
+            db.name, SETUP, "per_record" if db in ordered else "none"
+        )
+        for db in DATABASES
+    }
 
 
 def _fill(db, parts):
@@ -117,10 +123,10 @@ def measure(bench, endpoints, options):
             (endpoints[HELD.name]["active"], small, 0),
         ],
         ORDERED_SMALL.name: [
-            (endpoints[ORDERED_SMALL.name]["ordered"], small, 0, CHANGES)
+            (endpoints[ORDERED_SMALL.name]["active"], small, 0, CHANGES)
         ],
         ORDERED_LARGE.name: [
-            (endpoints[ORDERED_LARGE.name]["ordered"], large, 0, CHANGES)
+            (endpoints[ORDERED_LARGE.name]["active"], large, 0, CHANGES)
         ],
     }
     labels = {
