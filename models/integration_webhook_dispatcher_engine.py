@@ -8,8 +8,20 @@ from ..lib.outbox import breaker, pacing, retry
 
 PACE_WINDOW = 1.0  # seconds of 2xx answers that tell what a receiver accepts
 
-# The oldest waiting delivery of an endpoint whose circuit's probe may go
-# (in per-record order when the endpoint keeps it): the probe.
+# A delivery of an endpoint whose circuit's probe may go, left in sending by
+# a dispatcher that died (its lease is over): the probe first, since it
+# holds back the deliveries of its record on an endpoint keeping order.
+_PROBE_EXPIRED = """
+    SELECT d.id, d.endpoint_id
+      FROM integration_webhook_delivery d
+     WHERE d.endpoint_id = %(endpoint)s
+       AND d.state = 'sending' AND d.lease_expires_at <= %(now)s
+     ORDER BY d.lease_expires_at, d.id
+     LIMIT 1
+       FOR NO KEY UPDATE SKIP LOCKED
+"""
+# Otherwise the oldest waiting delivery (in per-record order when the
+# endpoint keeps it).
 _PROBE = """
     SELECT d.id, d.endpoint_id
       FROM integration_webhook_delivery d
@@ -64,15 +76,23 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
             if not cr.fetchone():
                 continue
             cr.execute(
-                SQL(
-                    _PROBE,
-                    endpoint=endpoint_id,
-                    now=now,
-                    in_order=SQL(_IN_ORDER) if endpoint_id in ordered else SQL("TRUE"),
-                ),
+                SQL(_PROBE_EXPIRED, endpoint=endpoint_id, now=now),
                 log_exceptions=False,
             )
             row = cr.fetchone()
+            if not row:
+                cr.execute(
+                    SQL(
+                        _PROBE,
+                        endpoint=endpoint_id,
+                        now=now,
+                        in_order=SQL(_IN_ORDER)
+                        if endpoint_id in ordered
+                        else SQL("TRUE"),
+                    ),
+                    log_exceptions=False,
+                )
+                row = cr.fetchone()
             if not row:
                 continue
             circuit = breaker.probe(breaker.Circuit(breaker.OPEN), now, lease)

@@ -33,6 +33,7 @@ class TestDeliveryEngine(WebhookCase):
         self.receiver.scripts["order"].append((503, {}, b"busy"))
         first = self.enqueue_about(endpoint, a, 1)
         second = self.enqueue_about(endpoint, a, 2)
+        self.dispatch()
         other = self.enqueue_about(endpoint, b, 1)
         self.dispatch()
         # The first of A was refused and waits for its retry; the second of A
