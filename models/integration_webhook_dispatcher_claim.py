@@ -28,9 +28,7 @@ _PROBE_DUE = f"NOT {_CLOSED} AND e.circuit_next_probe_at <= %(now)s"
 # id rather than by a join, whose estimates lead the planner to sort the
 # whole queue instead; when some are held back, waiting deliveries are read
 # endpoint by endpoint, so that the backlog of a disabled endpoint is never
-# walked through (ordered by endpoint first, so that the planner reads each
-# endpoint's own index rather than walking the whole queue for an endpoint
-# with nothing due).
+# walked through.
 _WAITING = "d.state IN ('pending', 'retrying') AND d.next_attempt_at <= %(now)s"
 _EXPIRED = "d.state = 'sending' AND d.lease_expires_at <= %(now)s"
 _NOT_HELD = "d.endpoint_id <> ALL(%(held)s::int[])"
@@ -58,7 +56,7 @@ _FIRST_WAITING_BY_ENDPOINT = """
             SELECT d.id, d.endpoint_id, d.next_attempt_at
               FROM integration_webhook_delivery d
              WHERE d.endpoint_id = e.id AND %(waiting)s
-             ORDER BY d.endpoint_id, d.next_attempt_at, d.id
+             ORDER BY d.next_attempt_at, d.id
              LIMIT %(limit)s %(lock)s) AS x) AS w
 """
 _LOCK = "FOR NO KEY UPDATE SKIP LOCKED"

@@ -28,7 +28,7 @@ _PROBE = """
      WHERE d.endpoint_id = %(endpoint)s
        AND d.state IN ('pending', 'retrying') AND d.next_attempt_at <= %(now)s
        AND %(in_order)s
-     ORDER BY d.endpoint_id, d.next_attempt_at, d.id
+     ORDER BY d.next_attempt_at, d.id
      LIMIT 1
        FOR NO KEY UPDATE SKIP LOCKED
 """
