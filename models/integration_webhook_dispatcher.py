@@ -99,6 +99,9 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
         claimed_at = time.time()
         deadline = claimed_at + lease - LEASE_MARGIN
         keys = [row["endpoint_id"] for row in claimed]
+        # The endpoints this batch probes: their circuit is half-open for
+        # the probe's sake, which must not hold the probe back.
+        probing = {row["endpoint_id"] for row in claimed if row.get("probe")}
         failures, threshold = self._breaker_state(set(keys))
         poster = self._sender()
         plan = flight.Plan(keys, failures, threshold, poster.concurrency)
@@ -128,7 +131,7 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
                 done += result.sent
             sent += done
             self.env["ir.cron"]._commit_progress(done)
-            plan.hold(self._held_back(set(keys), claimed_at))
+            plan.hold(self._held_back(set(keys), claimed_at, probing))
         return len(claimed), sent
 
     @api.model

@@ -277,6 +277,7 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
             )
             candidates += cr.fetchall()
         rates = dict(sendable)
+        probed = []
         if probes and len(candidates) < limit:
             probed = self._claim_probes(
                 probes[: limit - len(candidates)], ordered, now, lease
@@ -308,8 +309,10 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
             )
         )
         claimed = cr.dictfetchall()
+        probing = {endpoint_id for _id, endpoint_id in probed}
         for row in claimed:
             row["not_before"] = slots[row["id"]]
+            row["probe"] = row["endpoint_id"] in probing
         claimed.sort(key=lambda row: row["not_before"])
         self.env["integration.webhook.delivery"].invalidate_model()
         return claimed

@@ -131,7 +131,8 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
 
     def _next_probe(self, horizon):
         """The earliest time before ``horizon`` a probe is due on an
-        endpoint whose circuit is open and that has a delivery waiting, or
+        endpoint whose circuit is open and that has a delivery waiting or
+        left in sending by a dispatcher whose lease ends by then, or
         None."""
         self.env.cr.execute(
             SQL(
@@ -140,11 +141,15 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
                   FROM integration_webhook_endpoint e
                  WHERE COALESCE(e.circuit_state, 'closed') != 'closed' AND e.active
                    AND e.disabled_at IS NULL AND e.circuit_next_probe_at <= %(horizon)s
-                   AND EXISTS (
+                   AND (EXISTS (
                         SELECT 1 FROM integration_webhook_delivery d
                          WHERE d.endpoint_id = e.id
                            AND d.state IN ('pending', 'retrying')
                            AND d.next_attempt_at <= %(horizon)s)
+                        OR EXISTS (
+                        SELECT 1 FROM integration_webhook_delivery d
+                         WHERE d.endpoint_id = e.id AND d.state = 'sending'
+                           AND d.lease_expires_at <= %(horizon)s))
                 """,
                 horizon=horizon,
             )
@@ -166,21 +171,25 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
         failures = dict(self.env.cr.fetchall())
         return failures, self.env["integration.webhook.endpoint"]._circuit_threshold()
 
-    def _held_back(self, endpoint_ids, claimed_at):
+    def _held_back(self, endpoint_ids, claimed_at, probing=()):
         """The endpoints among ``endpoint_ids`` whose deliveries not sent
-        yet must go back to the queue: their circuit is no longer closed,
-        their pace was cut or they were paused since Unix time
-        ``claimed_at``."""
+        yet must go back to the queue: their circuit is no longer closed
+        (but for the half-open circuits of ``probing``, the endpoints whose
+        probe the batch holds), their pace was cut or they were paused since
+        Unix time ``claimed_at``."""
         self.env.cr.execute(
             SQL(
                 """
                 SELECT id FROM integration_webhook_endpoint
                  WHERE id = ANY(%(ids)s)
-                   AND (COALESCE(circuit_state, 'closed') != 'closed'
+                   AND ((COALESCE(circuit_state, 'closed') != 'closed'
+                         AND NOT (circuit_state = 'half_open'
+                                  AND id = ANY(%(probing)s)))
                         OR COALESCE(pace_cut_at, 0) >= %(claimed_at)s
                         OR COALESCE(throttle_next_at, 0) > %(paused)s)
                 """,
                 ids=list(endpoint_ids),
+                probing=list(probing),
                 claimed_at=claimed_at,
                 paused=time.time() + 2 * pacing.THROTTLE_HORIZON,
             )

@@ -155,3 +155,97 @@ class TestDeliveryEngine(WebhookCase):
         self.assertEqual(endpoint.circuit_state, "open")
         self.assertLessEqual(len(deliveries.attempt_ids), 5)
         self.assertEqual(len(deliveries.filtered(lambda d: not d.attempt_count)), 35)
+
+    # -- deliveries left in sending by a dispatcher that died ------------------
+
+    def _left_sending(self, deliveries):
+        """``deliveries`` as a dispatcher that died leaves them: in sending,
+        their lease over."""
+        deliveries.flush_recordset()
+        self.env.cr.execute(
+            "UPDATE integration_webhook_delivery SET state = 'sending',"
+            " lease_expires_at = %s, lease_token = 'dead' WHERE id = ANY(%s)",
+            [fields.Datetime.now() - timedelta(seconds=1), deliveries.ids],
+        )
+        deliveries.invalidate_recordset()
+
+    def _open_circuit(self, endpoint):
+        endpoint.flush_recordset()
+        self.env.cr.execute(
+            "UPDATE integration_webhook_endpoint SET circuit_state = 'open',"
+            " circuit_failures = 5, circuit_trips = 1, circuit_opened_at = %s"
+            " WHERE id = %s",
+            [fields.Datetime.now() - timedelta(seconds=5), endpoint.id],
+        )
+        self._probe_due(endpoint)
+
+    def test_sending_left_behind_an_open_circuit_on_a_per_record_endpoint(self):
+        endpoint = self.make_endpoint("/ok", ordering="per_record")
+        partners = self.env["res.partner"].create([{"name": "A"}, {"name": "B"}])
+        heads = self.Delivery
+        rest = self.Delivery
+        for partner in partners:
+            heads |= self.enqueue_about(endpoint, partner.id, 1)
+            rest |= self.enqueue_about(endpoint, partner.id, 2)
+        self._left_sending(heads)
+        self._open_circuit(endpoint)
+        # The probe is a delivery left in sending: every waiting one is
+        # behind one of those. It succeeds and the circuit closes.
+        self.dispatch()
+        self.assertEqual(endpoint.circuit_state, "closed")
+        for _run in range(3):
+            self.dispatch()
+        self.assertEqual(set((heads | rest).mapped("state")), {"delivered"})
+        for partner in partners:
+            self.assertEqual(
+                [seq for record, seq in self.received() if record == partner.id],
+                [1, 2],
+            )
+
+    def test_sending_left_behind_a_pause_is_claimed_when_it_ends(self):
+        endpoint = self.make_endpoint("/ok")
+        deliveries = self.enqueue(endpoint) | self.enqueue(endpoint)
+        self._left_sending(deliveries)
+        endpoint.flush_recordset()
+        self.env.cr.execute(
+            "UPDATE integration_webhook_endpoint SET throttle_next_at = %s WHERE id = %s",
+            [fields.Datetime.now().timestamp() + 3600, endpoint.id],
+        )
+        endpoint.invalidate_recordset()
+        self.dispatch()
+        self.assertEqual(set(deliveries.mapped("state")), {"sending"})
+        self.assertEqual(self.received_count(), 0)
+        self.env.cr.execute(
+            "UPDATE integration_webhook_endpoint SET throttle_next_at = NULL WHERE id = %s",
+            [endpoint.id],
+        )
+        endpoint.invalidate_recordset()
+        self.dispatch()
+        self.assertEqual(set(deliveries.mapped("state")), {"delivered"})
+
+    def test_a_probe_is_not_held_back_by_its_own_half_open_circuit(self):
+        # A batch with more deliveries than the sender runs at once, the
+        # probe last: it starts only once others ended, when the batch
+        # checks which endpoints to hold back.
+        self.env["ir.config_parameter"].set_param(
+            "integration_gateway.circuit_failure_threshold", 50
+        )
+        probed = self.make_endpoint("/ok")
+        busy = self.make_endpoint("/ok")
+        waiting = self.enqueue(probed, {"_id": 0, "seq": 0})
+        others = self.Delivery
+        for seq in range(40):
+            others |= self.enqueue(busy, {"_id": seq + 1, "seq": seq})
+        self._open_circuit(probed)
+        self.dispatch()
+        self.assertEqual(waiting.state, "delivered")
+        self.assertEqual(probed.circuit_state, "closed")
+        self.assertEqual(set(others.mapped("state")), {"delivered"})
+
+    def test_the_cron_lingers_for_the_probe_of_deliveries_left_in_sending(self):
+        endpoint = self.make_endpoint("/ok")
+        deliveries = self.enqueue(endpoint) | self.enqueue(endpoint)
+        self._left_sending(deliveries)
+        self._open_circuit(endpoint)
+        dispatcher = self.env["integration.webhook.dispatcher"]
+        self.assertTrue(dispatcher._next_probe(fields.Datetime.now()))
