@@ -208,7 +208,8 @@ class TestDeliveryEngine(WebhookCase):
         self._left_sending(deliveries)
         endpoint.flush_recordset()
         self.env.cr.execute(
-            "UPDATE integration_webhook_endpoint SET throttle_next_at = %s WHERE id = %s",
+            "UPDATE integration_webhook_endpoint SET throttle_next_at = %s"
+            " WHERE id = %s",
             [fields.Datetime.now().timestamp() + 3600, endpoint.id],
         )
         endpoint.invalidate_recordset()
@@ -216,7 +217,8 @@ class TestDeliveryEngine(WebhookCase):
         self.assertEqual(set(deliveries.mapped("state")), {"sending"})
         self.assertEqual(self.received_count(), 0)
         self.env.cr.execute(
-            "UPDATE integration_webhook_endpoint SET throttle_next_at = NULL WHERE id = %s",
+            "UPDATE integration_webhook_endpoint SET throttle_next_at = NULL"
+            " WHERE id = %s",
             [endpoint.id],
         )
         endpoint.invalidate_recordset()
