@@ -22,7 +22,7 @@ pot:
 	@tools/pot.sh
 
 screenshots:
-	@IG_UPDATE_SCREENSHOTS=1 tools/test.sh -k TestScenarioTours
+	@IG_UPDATE_SCREENSHOTS=1 tools/test.sh -k 'TestScenarioTours or TestPortalTours'
 
 # BENCH_ARGS=--reuse keeps the template databases for the next run.
 bench:

@@ -31,10 +31,12 @@ import context
 MODULES = [
     "api_policy",
     "incoming_webhooks",
+    "incoming_queue",
     "ratelimit",
     "webhook_overhead",
     "event_fanout",
     "outgoing_dispatch",
+    "metrics_scrape",
     "claim_query",
 ]
 

@@ -5,6 +5,7 @@ from odoo.addons.base_automation.models.base_automation import (
     get_webhook_request_payload,
 )
 
+from ..lib import webhook_settings
 from ..lib import webhook_validation as validation
 from ..models import webhook_request
 
@@ -14,9 +15,10 @@ class IncomingWebhookController(BaseAutomationController):
 
     A pipeline over the request: find (the call resolved once, by
     ``ir.http._pre_dispatch``, which also checked its size and content type
-    before any body was read) → validate → handle (skip a message already
-    processed, run the automation) → result. Automations without a
-    validator are served by core, unchanged.
+    before any body was read) → validate (a provider's handshake is
+    answered here) → handle (skip a message already processed; run the
+    automation, or store the message for the incoming queue) → result.
+    Automations without a validator are served by core, unchanged.
     """
 
     @route(integration_webhook=True)
@@ -30,11 +32,15 @@ class IncomingWebhookController(BaseAutomationController):
         """Validates the call ``incoming`` (a ``lib.webhook_settings.Incoming``)
         of ``request``, runs its automation and returns the answer."""
         httprequest = request.httprequest
+        if webhook_request.is_meta_verification(request, incoming):
+            return webhook_request.meta_verification(request, incoming)
         call = validation.Call(
             mimetype=httprequest.mimetype,
             address=request.env["ir.http"]._integration_client_address(),
             headers=httprequest.headers,
             body=httprequest.get_data(),
+            # Rebuilt by Odoo from X-Forwarded-Host/-Proto under proxy_mode only.
+            url=httprequest.url,
         )
         limit_headers = []
 
@@ -47,8 +53,18 @@ class IncomingWebhookController(BaseAutomationController):
             accepted = incoming.settings.check_message(call, rate_limit=rate_limit)
         except validation.Rejection as rejection:
             return webhook_request.reject(request, incoming, rejection, body=call.body)
+        if accepted.handshake is not None:
+            return request.make_json_response(accepted.handshake, headers=limit_headers)
         payload = self._incoming_webhook_payload(incoming.settings, call, accepted)
-        status, body = self._run_incoming_webhook(request, incoming, accepted, payload)
+        headers = webhook_request.automation_headers(request, incoming)
+        if incoming.settings.queued:
+            status, body = self._queue_incoming_webhook(
+                request, incoming, accepted, payload, headers, call.address
+            )
+        else:
+            status, body = self._run_incoming_webhook(
+                request, incoming, accepted, payload, headers
+            )
         return request.make_json_response(body, status=status, headers=limit_headers)
 
     def _incoming_webhook_payload(self, settings, call, accepted):
@@ -61,10 +77,24 @@ class IncomingWebhookController(BaseAutomationController):
         # sender signs: a signed call gives only what was signed.
         return validation.signed_form_payload(call.mimetype, call.body)
 
-    def _run_incoming_webhook(self, request, incoming, accepted, payload):
+    def _queue_incoming_webhook(
+        self, request, incoming, accepted, payload, headers, address
+    ):
+        """Stores the message for the incoming queue, once per message id;
+        returns the answer's status and JSON body."""
+        messages = request.env(su=True)["integration.webhook.message"]
+        queued_id = messages._enqueue(
+            incoming, accepted, payload, headers=headers, remote_addr=address
+        )
+        if queued_id is None:
+            return 200, {"status": "ok", "duplicate": True}
+        return 202, {"status": "queued", "id": queued_id}
+
+    def _run_incoming_webhook(self, request, incoming, accepted, payload, headers):
         """Runs the automation once per message id; returns the answer's
         status and JSON body."""
         env = request.env(su=True)
+        env["integration.metrics"]._count_accepted(incoming)
         claim = None
         messages = env["integration.webhook.message"]
         if accepted.message_id:
@@ -78,7 +108,18 @@ class IncomingWebhookController(BaseAutomationController):
                 # The sender retries a message it could not see acknowledged:
                 # acknowledge it again, without running the automation twice.
                 return 200, {"status": "ok", "duplicate": True}
-        automation = env["base.automation"].browse(incoming.automation_id)
+            # The deliveries the automation queues link back to the message.
+            request.integration_webhook_claim = claim
+        automation = (
+            env["base.automation"]
+            .browse(incoming.automation_id)
+            .with_context(
+                **{
+                    webhook_settings.HEADERS_CONTEXT_KEY: headers,
+                    webhook_settings.PAYLOAD_CONTEXT_KEY: payload,
+                }
+            )
+        )
         try:
             automation._execute_webhook(payload)
         except Exception:  # noqa: BLE001 (core answers any failure with 500)

@@ -39,6 +39,7 @@ SIZES = {
         "restart_events": 2000,
         "rate_calls": 1000,
         "bad_requests": 1000,
+        "queued_messages": 500,
     },
     "short": {
         "kill_events": 300,
@@ -50,6 +51,7 @@ SIZES = {
         "restart_events": 300,
         "rate_calls": 300,
         "bad_requests": 200,
+        "queued_messages": 60,
     },
 }
 SCALE = os.environ.get("IG_FAULT_SCALE", "full")

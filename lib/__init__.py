@@ -16,13 +16,18 @@ Code map (capability: core here → its adapters):
   figures), ``…_test_event.py`` (sending a test event), ``ir_cron.py`` (the
   dispatcher crons);
 * incoming webhooks: ``webhook_validation.py``, ``webhook_signatures.py``,
-  ``standard_webhooks.py``, ``webhook_input.py``, ``webhook_settings.py``
-  (a validator compiled, a call resolved), ``validator_changes.py`` →
+  ``webhook_presets.py`` (Slack, Twilio, Zoom and Meta signatures, the
+  handshakes), ``standard_webhooks.py``, ``webhook_input.py``,
+  ``webhook_settings.py`` (a validator compiled, a call resolved, the
+  queue's retry schedule), ``validator_changes.py`` →
   ``controllers/incoming_webhook.py`` (the pipeline),
   ``models/webhook_request.py`` (its steps over the request, the call kept
   as ``request.integration_webhook``), ``ir_http.py`` (the transport check),
-  ``models/integration_webhook_validator.py``, ``…_rejection.py``,
-  ``…_message.py``;
+  ``models/integration_webhook_validator.py`` (and ``…_validator_queue.py``:
+  processing, handshake, presets), ``…_rejection.py``, ``…_message.py``
+  (accepted messages, the queue's store), ``…_message_run.py`` (the
+  incoming queue's cron, Run again), ``ir_actions_server_payload.py``
+  (the accepted payload for code actions);
 * API key policies: ``api_policy.py``, ``networks.py``, ``api_reach/``
   (what a call's arguments reach: values, paths and specifications,
   imports) → ``models/integration_api_policy*.py`` (the policy, its rules,
@@ -36,6 +41,19 @@ Code map (capability: core here → its adapters):
 * rate limits: ``ratelimit/`` (item, window, headers, storage) →
   ``models/integration_rate_limiter.py``; API usage: ``api_usage.py`` →
   ``models/integration_api_usage.py``;
+* partner portal: ``portal.py`` (the portal's fields, public URLs, the
+  usage chart, portal keys' lifetime) → ``controllers/portal*.py`` (the
+  ``/my/integrations`` pages), ``models/integration_webhook_endpoint_portal.py``
+  (an endpoint's partner, what portal users may write, their rate limit),
+  ``models/res_partner.py`` (the partner's portal permissions),
+  ``models/integration_api_policy_portal.py`` (a policy in plain words);
+* observability: ``metrics.py`` (the Prometheus series of a snapshot),
+  ``trace_context.py`` (W3C traceparent), ``outbox/tracing.py``
+  (attempts as OpenTelemetry spans), ``endpoint_alerts.py`` (when an
+  endpoint's people are told) → ``models/integration_metrics*.py``,
+  ``controllers/metrics.py``, ``ir_http_metrics.py`` (the scrape token),
+  ``integration_webhook_delivery_trace.py``,
+  ``integration_webhook_endpoint_alerts.py``;
 * settings' names and defaults: ``defaults.py``.
 
 Shared database plumbing (own connections, ``own_cursor``, waking the cron

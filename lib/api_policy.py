@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from . import networks
+from .messages import Refusal, _
 
 ALLOW = "allow"
 DENY = "deny"
@@ -52,6 +53,7 @@ REASON_DENY_RULE = "deny_rule"
 REASON_ROUTE = "route"
 REASON_LIFETIME = "lifetime"
 REASON_REACH = "reach"
+REASON_COMPANY = "company"
 # A call no rule allows, for callers that do not tell the rules apart.
 REASON_RULE = REASON_NO_RULE
 
@@ -69,6 +71,8 @@ HINTS = {
     REASON_LIFETIME: "Issue a new key.",
     REASON_REACH: "Have a rule of the policy allow that operation on the model "
     "the call reaches, or leave it out of the call.",
+    REASON_COMPANY: "Name only companies the policy allows in "
+    "context.allowed_company_ids.",
 }
 
 
@@ -120,6 +124,7 @@ class Policy:
     allow_legacy_rpc: bool = False
     max_key_lifetime_days: int = 0
     rate_limits: tuple = ()  # each key's limits, as lib.ratelimit.parse_limits
+    company_ids: frozenset = frozenset()  # empty: the user's companies
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,12 +161,15 @@ def parse_patterns(text):
     """
     patterns = tuple(p.strip() for p in (text or "").split(",") if p.strip())
     if not patterns:
-        raise ValueError("a pattern list needs at least one pattern")
+        raise Refusal(_("a pattern list needs at least one pattern"))
     for pattern in patterns:
         if not PATTERN_RE.match(pattern):
-            raise ValueError(
-                f"{pattern!r} is not a model or method name pattern "
-                "(letters, digits, '_', '.', '-' and the wildcards * ? [])"
+            raise Refusal(
+                _(
+                    "%(pattern)s is not a model or method name pattern "
+                    "(letters, digits, '_', '.', '-' and the wildcards * ? [])"
+                ),
+                pattern=repr(pattern),
             )
     return patterns
 
@@ -169,7 +177,7 @@ def parse_patterns(text):
 def make_rule(model_pattern, method_pattern, effect):
     """Builds a :class:`Rule` from the text of its patterns."""
     if effect not in (ALLOW, DENY):
-        raise ValueError(f"{effect!r} is not 'allow' or 'deny'")
+        raise Refusal(_("%(effect)s is not 'allow' or 'deny'"), effect=repr(effect))
     return Rule(parse_patterns(model_pattern), parse_patterns(method_pattern), effect)
 
 
@@ -276,10 +284,17 @@ def route_call(path):
     ``/doc-bearer/index.json`` lists the models (``ir.model.search_read``);
     ``/doc-bearer/<model>.json`` describes one (``<model>.fields_get``);
     ``/integration/asyncapi.json`` lists the event types
-    (``integration.webhook.event.type.search_read``).
+    (``integration.webhook.event.type.search_read``);
+    ``/integration/metrics`` reads the Prometheus metrics (the pseudo-model
+    ``integration.metrics``, method ``read``).
+
+    >>> route_call("/integration/metrics")
+    ('integration.metrics', 'read')
     """
     if path == "/integration/asyncapi.json":
         return ("integration.webhook.event.type", "search_read")
+    if path == "/integration/metrics":
+        return ("integration.metrics", "read")
     prefix, suffix = "/doc-bearer/", ".json"
     if path.startswith(prefix) and path.endswith(suffix):
         name = path[len(prefix) : -len(suffix)]
@@ -338,3 +353,49 @@ def lifetime_error(expiration_date, now, max_lifetime_days):
     if expiration_date > now + datetime.timedelta(days=max_lifetime_days):
         return f"keys may live at most {max_lifetime_days} days"
     return None
+
+
+def allowed_companies(policy, user_company_ids, current_company_id, requested=None):
+    """The companies (ids, the current one first) a call of a key under
+    ``policy`` runs in: those the call names in its context's
+    ``allowed_company_ids`` (``requested``), which must all be the
+    policy's; without them, those of the key's user that the policy allows.
+    None when the policy does not restrict companies (Odoo decides).
+    Raises :class:`PolicyDenied` when the call names another company or
+    the user is in none of the policy's.
+
+    >>> policy = Policy(id=1, name="EU", company_ids=frozenset({1, 3}))
+    >>> allowed_companies(policy, [1, 2, 3], 2), allowed_companies(policy, [1, 2, 3], 3)
+    ([1, 3], [3, 1])
+    >>> allowed_companies(policy, [1, 2, 3], 1, requested=[3])
+    [3]
+    >>> def refusal(*args, **kwargs):
+    ...     try:
+    ...         allowed_companies(*args, **kwargs)
+    ...     except PolicyDenied as denied:
+    ...         return denied.reason, denied.message
+    >>> refusal(policy, [1, 2, 3], 1, requested=[3, 2])
+    ('company', "company 2 is not one of the policy's")
+    >>> refusal(policy, [2], 2)
+    ('company', "the key's user is in none of the policy's companies")
+    >>> allowed_companies(Policy(id=2, name="any"), [1, 2], 1, requested=[2]) is None
+    True
+    """
+    if not policy.company_ids:
+        return None
+    if requested:
+        for company_id in requested:
+            if company_id not in policy.company_ids:
+                raise PolicyDenied(
+                    REASON_COMPANY, f"company {company_id} is not one of the policy's"
+                )
+        return list(requested)
+    allowed = [c for c in user_company_ids if c in policy.company_ids]
+    if not allowed:
+        raise PolicyDenied(
+            REASON_COMPANY, "the key's user is in none of the policy's companies"
+        )
+    if current_company_id in allowed:
+        allowed.remove(current_company_id)
+        allowed.insert(0, current_company_id)
+    return allowed

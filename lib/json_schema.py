@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from .messages import Refusal, _
+
 try:
     import jsonschema_rs
 except ImportError:  # optional: the pure-Python engine does the same job
@@ -98,29 +100,39 @@ def compile_schema(text, engine=None):
     Raises ValueError saying what is wrong when ``text`` is not JSON, not a
     valid schema, or refers to another document.
 
-    >>> compile_schema('{"type": 5}')  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: the schema is not a valid JSON Schema (Draft 2020-12) at /type: ...
+    >>> try:
+    ...     compile_schema('{"type": 5}')
+    ... except ValueError as exc:
+    ...     print(exc)  # doctest: +ELLIPSIS
+    the schema is not a valid JSON Schema (Draft 2020-12) at /type: ...
     """
     engine = engine or default_engine()
     try:
         schema = json.loads(text)
     except ValueError as exc:
-        raise ValueError(f"the schema is not valid JSON: {exc}") from exc
+        raise Refusal(
+            _("the schema is not valid JSON: %(error)s"), error=str(exc)
+        ) from exc
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         where = json_pointer(exc.absolute_path) or "the root"
-        raise ValueError(
-            f"the schema is not a valid JSON Schema (Draft 2020-12) at {where}: "
-            f"{exc.message}"
+        raise Refusal(
+            _(
+                "the schema is not a valid JSON Schema (Draft 2020-12) at "
+                "%(where)s: %(error)s"
+            ),
+            where=where,
+            error=exc.message,
         ) from exc
     for ref in _references(schema):
         if not ref.startswith("#"):
-            raise ValueError(
-                f"the schema refers to {ref!r}; only references inside the schema "
-                "(starting with #) are supported"
+            raise Refusal(
+                _(
+                    "the schema refers to %(ref)s; only references inside the "
+                    "schema (starting with #) are supported"
+                ),
+                ref=repr(ref),
             )
     if engine == "jsonschema-rs":
         if jsonschema_rs is None:

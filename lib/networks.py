@@ -3,6 +3,8 @@ addresses an outgoing request must not reach (SSRF)."""
 
 import ipaddress
 
+from .messages import Refusal, _
+
 # Addresses that are never a public destination. ``is_global`` already
 # excludes private, loopback, link-local (169.254.0.0/16, where cloud
 # metadata services answer), shared (100.64.0.0/10) and reserved ranges;
@@ -28,7 +30,9 @@ def parse_networks(text):
         try:
             networks.append(ipaddress.ip_network(entry, strict=False))
         except ValueError as exc:
-            raise ValueError(f"{entry!r} is not an IP address or CIDR network") from exc
+            raise Refusal(
+                _("%(entry)s is not an IP address or CIDR network"), entry=repr(entry)
+            ) from exc
     return tuple(networks)
 
 

@@ -1,9 +1,32 @@
 """Standard Webhooks signatures (https://www.standardwebhooks.com/).
 
-A message is signed with HMAC-SHA256 over ``<id>.<timestamp>.<body>``; the
-``webhook-signature`` header carries one or more space-separated ``v1,<base64>``
-signatures, so that a sender rotating its secret can sign with both.
-Secrets are written ``whsec_<base64 of the key bytes>``.
+A message is signed over ``<id>.<timestamp>.<body>``; the
+``webhook-signature`` header carries one or more space-separated
+signatures, so that a sender rotating its key can sign with both:
+
+* ``v1,<base64>``: HMAC-SHA256 with a shared secret written
+  ``whsec_<base64 of the key bytes>``;
+* ``v1a,<base64>``: Ed25519 (asymmetric). The sender keeps the secret key,
+  ``whsk_<base64 of the 32-byte private key>``, and the receiver holds only
+  the public key, ``whpk_<base64 of the 32-byte public key>``: whoever
+  verifies cannot forge.
+
+The key's prefix says which signature it makes or checks, so one list of
+keys may mix both (a sender moving from HMAC to Ed25519 signs with both
+during the grace period).
+
+>>> key = signing_key_from_seed(bytes(32))
+>>> key
+'whsk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='
+>>> public_key(key)
+'whpk_O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik='
+>>> signature = sign(key, "msg_1", 1700000000, b'{"a": 1}')
+>>> signature[:4], len(signature)
+('v1a,', 92)
+>>> headers = {"webhook-id": "msg_1", "webhook-timestamp": "1700000000",
+...            "webhook-signature": "v1,bm90IGl0 " + signature}
+>>> verify([public_key(key)], headers, b'{"a": 1}', now=1700000000)
+'msg_1'
 """
 
 import base64
@@ -13,10 +36,27 @@ import re
 import secrets as _secrets
 import time
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 SECRET_BYTES = 32  # 256-bit keys, as long as the HMAC-SHA256 output
 DEFAULT_TOLERANCE = 5 * 60  # seconds a timestamp may be off, either way
 SIGNATURE_VERSION = "v1"
+SIGNING_KEY_PREFIX = "whsk_"
+PUBLIC_KEY_PREFIX = "whpk_"
+ASYMMETRIC_VERSION = "v1a"
+ED25519_KEY_BYTES = 32  # an Ed25519 private key (its seed) and public key
+ED25519_SIGNATURE_BYTES = 64
 # A sender signs with its current secret and, while it rotates, one or two
 # more: a header with more signatures than this is refused before any is
 # computed.
@@ -48,6 +88,76 @@ def decode_secret(secret):
     return key
 
 
+def generate_signing_key():
+    """Returns a new Ed25519 secret key, ``whsk_`` + base64 of its 32 bytes."""
+    return _encode_signing_key(Ed25519PrivateKey.generate())
+
+
+def signing_key_from_seed(seed):
+    """The ``whsk_`` secret key of the 32-byte ``seed`` (for tests and
+    imports of existing keys)."""
+    return _encode_signing_key(Ed25519PrivateKey.from_private_bytes(bytes(seed)))
+
+
+def _encode_signing_key(private):
+    raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return SIGNING_KEY_PREFIX + base64.b64encode(raw).decode()
+
+
+def _decode_key(key, prefix, what):
+    text = (key or "").strip()
+    if not text.startswith(prefix):
+        raise ValueError(f"{what} starts with {prefix}")
+    try:
+        return base64.b64decode(text[len(prefix) :], validate=True)
+    except ValueError as exc:
+        raise ValueError(f"{what} is not base64 after its {prefix} prefix") from exc
+
+
+def private_key(signing_key):
+    """The Ed25519 private key of a ``whsk_`` secret key. Besides the 32-byte
+    key, the 64 bytes libsodium writes (key then public key) are read too."""
+    raw = _decode_key(signing_key, SIGNING_KEY_PREFIX, "an Ed25519 secret key")
+    if len(raw) not in (ED25519_KEY_BYTES, 2 * ED25519_KEY_BYTES):
+        raise ValueError(
+            f"an Ed25519 secret key holds {ED25519_KEY_BYTES} bytes, not {len(raw)}"
+        )
+    private = Ed25519PrivateKey.from_private_bytes(raw[:ED25519_KEY_BYTES])
+    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    if len(raw) > ED25519_KEY_BYTES and raw[ED25519_KEY_BYTES:] != public:
+        raise ValueError("the secret key's second half is not its public key")
+    return private
+
+
+def public_key(signing_key):
+    """The ``whpk_`` public key of a ``whsk_`` secret key: what a receiver
+    verifies ``v1a`` signatures with."""
+    raw = (
+        private_key(signing_key)
+        .public_key()
+        .public_bytes(Encoding.Raw, PublicFormat.Raw)
+    )
+    return PUBLIC_KEY_PREFIX + base64.b64encode(raw).decode()
+
+
+def _public_key(verifying_key):
+    raw = _decode_key(verifying_key, PUBLIC_KEY_PREFIX, "an Ed25519 public key")
+    if len(raw) != ED25519_KEY_BYTES:
+        raise ValueError(
+            f"an Ed25519 public key holds {ED25519_KEY_BYTES} bytes, not {len(raw)}"
+        )
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def check_verifying_key(key):
+    """Raises ValueError saying what is wrong with a key that verifies
+    incoming messages: a ``whsec_`` secret or a ``whpk_`` public key."""
+    if (key or "").strip().startswith(PUBLIC_KEY_PREFIX):
+        _public_key(key)
+    else:
+        decode_secret(key)
+
+
 def _to_bytes(body):
     # surrogatepass: a value that is not valid text fails to match rather
     # than raising.
@@ -73,9 +183,17 @@ def parse_timestamp(value, name="webhook-timestamp"):
     return int(value)
 
 
+def _content(msg_id, timestamp, body):
+    return b"%s.%d.%s" % (_to_bytes(msg_id), int(timestamp), _to_bytes(body))
+
+
 def sign(secret, msg_id, timestamp, body):
-    """Returns the ``v1,<base64>`` signature of one message."""
-    content = b"%s.%d.%s" % (_to_bytes(msg_id), int(timestamp), _to_bytes(body))
+    """Returns the signature of one message: ``v1a,<base64>`` with a
+    ``whsk_`` secret key, ``v1,<base64>`` with a ``whsec_`` secret."""
+    content = _content(msg_id, timestamp, body)
+    if secret.strip().startswith(SIGNING_KEY_PREFIX):
+        signature = private_key(secret).sign(content)
+        return f"{ASYMMETRIC_VERSION},{base64.b64encode(signature).decode()}"
     digest = hmac.new(decode_secret(secret), content, hashlib.sha256).digest()
     return f"{SIGNATURE_VERSION},{base64.b64encode(digest).decode()}"
 
@@ -93,7 +211,9 @@ def sign_headers(secrets, msg_id, body, timestamp=None):
 
 
 def verify(secrets, headers, body, tolerance=DEFAULT_TOLERANCE, now=None):
-    """Checks a received message against any of ``secrets``.
+    """Checks a received message against any of ``secrets``: ``v1``
+    signatures against ``whsec_`` secrets, ``v1a`` ones against ``whpk_``
+    public keys.
 
     ``headers`` is a case-insensitive mapping (or a plain dict with lower-case
     keys). Returns the message id; raises SignatureError otherwise.
@@ -113,12 +233,13 @@ def verify(secrets, headers, body, tolerance=DEFAULT_TOLERANCE, now=None):
             f"webhook-signature has {len(parts)} signatures; at most "
             f"{MAX_SIGNATURES} are accepted"
         )
-    candidates = [
-        part.split(",", 1)[1]
-        for part in parts
-        if part.startswith(SIGNATURE_VERSION + ",")
-    ]
+    candidates = _signatures(parts, SIGNATURE_VERSION)
+    asymmetric = _signatures(parts, ASYMMETRIC_VERSION)
     for secret in secrets:
+        if secret.strip().startswith(PUBLIC_KEY_PREFIX):
+            if _verify_ed25519(secret, msg_id, timestamp, body, asymmetric):
+                return msg_id
+            continue
         expected = sign(secret, msg_id, timestamp, body).split(",", 1)[1]
         # compare_digest takes the same time wherever the strings differ; on
         # bytes, so that a forged header with odd characters fails instead
@@ -128,6 +249,30 @@ def verify(secrets, headers, body, tolerance=DEFAULT_TOLERANCE, now=None):
         ):
             return msg_id
     raise SignatureError("no signature matches")
+
+
+def _signatures(parts, version):
+    return [part.split(",", 1)[1] for part in parts if part.startswith(version + ",")]
+
+
+def _verify_ed25519(verifying_key, msg_id, timestamp, body, candidates):
+    """Whether any of the base64 ``candidates`` is the Ed25519 signature of
+    the message by the ``whpk_`` key."""
+    key = _public_key(verifying_key)
+    content = _content(msg_id, timestamp, body)
+    for candidate in candidates:
+        try:
+            signature = base64.b64decode(candidate, validate=True)
+        except ValueError:
+            continue
+        if len(signature) != ED25519_SIGNATURE_BYTES:
+            continue
+        try:
+            key.verify(signature, content)
+        except InvalidSignature:
+            continue
+        return True
+    return False
 
 
 def check_timestamp(timestamp, tolerance, now=None):

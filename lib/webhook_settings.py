@@ -12,11 +12,13 @@ The replay window is stored in hours, the unit its field shows, and used in
 seconds everywhere else: ``REPLAY_WINDOW_UNIT`` is the one conversion.
 """
 
+import json
 from dataclasses import dataclass
 
-from . import networks, ratelimit
+from . import networks, ratelimit, webhook_input
 from . import webhook_signatures as signatures
 from . import webhook_validation as validation
+from .outbox import retry
 
 REPLAY_WINDOW_UNIT = 3600  # seconds in one unit of the stored replay window (hours)
 DEFAULT_REPLAY_WINDOW_HOURS = validation.DEFAULT_REPLAY_WINDOW // REPLAY_WINDOW_UNIT
@@ -39,7 +41,20 @@ FIELDS = (
     "allowed_content_types",
     "allowed_networks",
     "rate_limit",
+    "processing",
+    "ordered",
+    "handshake",
+    "verify_token",
+    "queue_retry_schedule",
 )
+# Context keys under which an automation run for a validated call finds the
+# payload its validator accepted and the call's headers (without
+# credentials), whether it runs during the call or from the incoming queue.
+PAYLOAD_CONTEXT_KEY = "integration_webhook_payload"
+HEADERS_CONTEXT_KEY = "webhook_headers"
+# Delays before each retry of a queued message whose automation failed: a
+# lock or a serialization failure clears in minutes, an outage within a day.
+DEFAULT_QUEUE_SCHEDULE = "1m,5m,30m,2h,8h,24h"
 
 
 def replay_window_seconds(stored):
@@ -70,6 +85,8 @@ def compile_settings(values):
     (('one',), 'X-Sig', 'sha256')
     >>> settings.replay_window, settings.content_types
     (7200, ('application/json',))
+    >>> settings.queued, settings.handshake, settings.retry_schedule[-1]
+    (False, 'none', 86400)
     """
     custom = None
     if values["signature_scheme"] == "custom_hmac":
@@ -93,6 +110,13 @@ def compile_settings(values):
         content_types=validation.parse_content_types(values["allowed_content_types"]),
         networks=networks.parse_networks(values["allowed_networks"]),
         rate_limits=ratelimit.parse_limits(values["rate_limit"]),
+        handshake=values.get("handshake") or "none",
+        verify_token=values.get("verify_token") or "",
+        queued=values.get("processing") == "queued",
+        ordered=bool(values.get("ordered")),
+        retry_schedule=retry.parse_schedule(
+            values.get("queue_retry_schedule") or DEFAULT_QUEUE_SCHEDULE
+        ),
     )
 
 
@@ -106,6 +130,34 @@ class Incoming:
     validator_id: int
     automation_id: int
     settings: validation.Settings
+
+
+def sender_message_id(settings, headers, body=b""):
+    """The id the sender gave a message, whether or not the call is
+    accepted, for the record of a refusal: from the scheme's header, or
+    from a small JSON body for schemes that carry it there; None when
+    there is none (or it is too long to be an id).
+
+    >>> settings = validation.Settings(scheme="github")
+    >>> sender_message_id(settings, {"X-GitHub-Delivery": "d-1"})
+    'd-1'
+    >>> sender_message_id(validation.Settings(scheme="stripe"), {}, b'{"id": "ev"}')
+    'ev'
+    >>> sender_message_id(validation.Settings(scheme="stripe"), {}, b'{') is None
+    True
+    """
+    payload = None
+    if settings.scheme in signatures.BODY_MESSAGE_IDS and body:
+        if len(body) > validation.EXCERPT_BYTES * 32:
+            return None
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):
+            return None
+    found = signatures.message_id(settings.scheme, headers, payload, settings.id_header)
+    if not found or webhook_input.message_id_problem(found):
+        return None
+    return found
 
 
 def too_large(limit):

@@ -1,6 +1,8 @@
 """Signatures of incoming webhooks, one verifier per sender's scheme.
 
-Every scheme signs the raw body with HMAC; they differ in the header that
+Every scheme signs the raw body with HMAC (Standard Webhooks also with
+Ed25519, ``v1a``, checked against the sender's ``whpk_`` public key); they
+differ in the header that
 carries the signature, how it is encoded, whether a timestamp is signed too,
 and where the sender puts the message id used against replays:
 
@@ -15,6 +17,8 @@ shopify            ``X-Shopify-Hmac-Sha256``   no         ``X-Shopify-Webhook-Id
 custom_hmac        configured                  no         configured header
 =================  ==========================  =========  =====================
 
+The presets of Slack, Twilio, Zoom and Meta are in ``webhook_presets``.
+
 Each verifier takes several secrets (the current one, then a secondary one
 during a rotation) and accepts a signature made with any of them. Every
 comparison is made with ``hmac.compare_digest`` on bytes, so that it takes
@@ -28,7 +32,7 @@ import hmac
 import time
 from dataclasses import dataclass
 
-from . import standard_webhooks
+from . import standard_webhooks, webhook_presets
 from .standard_webhooks import (
     MAX_SIGNATURES,
     SignatureError,
@@ -44,10 +48,20 @@ __all__ = [
     "verify",
 ]
 
-SCHEMES = ("none", "standard_webhooks", "stripe", "github", "shopify", "custom_hmac")
+SCHEMES = (
+    "none",
+    "standard_webhooks",
+    "stripe",
+    "github",
+    "shopify",
+    "custom_hmac",
+    *webhook_presets.PRESETS,
+)
 # Schemes that sign a time, so a captured message can only be replayed within
 # the tolerance.
-TIMESTAMP_SCHEMES = frozenset({"standard_webhooks", "stripe"})
+TIMESTAMP_SCHEMES = frozenset({"standard_webhooks", "stripe"}).union(
+    webhook_presets.TIMESTAMP_PRESETS
+)
 DEFAULT_TOLERANCE = standard_webhooks.DEFAULT_TOLERANCE  # seconds, either way
 
 STRIPE_HEADER = "Stripe-Signature"
@@ -61,7 +75,10 @@ MESSAGE_ID_HEADERS = {
     "standard_webhooks": "webhook-id",
     "github": "X-GitHub-Delivery",
     "shopify": "X-Shopify-Webhook-Id",
+    **webhook_presets.MESSAGE_ID_HEADERS,
 }
+# Where the body carries it (a key of a JSON object).
+BODY_MESSAGE_IDS = {"stripe": "id", **webhook_presets.BODY_MESSAGE_IDS}
 
 ALGORITHMS = {
     "sha1": hashlib.sha1,
@@ -259,13 +276,17 @@ def verify(
     tolerance=DEFAULT_TOLERANCE,
     now=None,
     custom=None,
+    url="",
+    mimetype="",
 ):
     """Checks the signature of a received message per ``scheme``.
 
     ``headers`` is a case-insensitive mapping (werkzeug's ``Headers``) or a
-    dict; ``body`` the raw bytes. Returns nothing; raises SignatureError
-    saying why the message is refused. ``none`` accepts everything; any other
-    scheme refuses everything when no secret is configured.
+    dict; ``body`` the raw bytes; ``url`` and ``mimetype`` the URL the
+    sender called and the body's media type (Twilio signs them). Returns
+    nothing; raises SignatureError saying why the message is refused.
+    ``none`` accepts everything; any other scheme refuses everything when no
+    secret is configured.
     """
     if scheme == "none":
         return
@@ -286,6 +307,17 @@ def verify(
         if custom is None:
             raise SignatureError("the custom HMAC scheme is not configured")
         verify_custom(custom, secrets, headers, body)
+    elif scheme in webhook_presets.PRESETS:
+        webhook_presets.verify(
+            scheme,
+            secrets,
+            headers,
+            body,
+            tolerance=tolerance,
+            now=now,
+            url=url,
+            mimetype=mimetype,
+        )
     else:
         raise SignatureError(f"unknown signature scheme {scheme!r}")
 
@@ -293,20 +325,22 @@ def verify(
 def message_id_source(scheme, id_header=None):
     """Where ``scheme`` carries a message's id, for people: a header name, or
     ``the body's "id"`` for Stripe; None when nowhere is configured."""
-    if scheme == "stripe":
-        return 'the body\'s "id"'
+    if scheme in BODY_MESSAGE_IDS:
+        return f'the body\'s "{BODY_MESSAGE_IDS[scheme]}"'
     return MESSAGE_ID_HEADERS.get(scheme) or (id_header or "").strip() or None
 
 
 def message_id(scheme, headers, payload=None, id_header=None):
     """The sender's id of a message, used to recognise its retries.
 
-    From the scheme's header, from the JSON body's ``id`` for Stripe, or from
-    ``id_header`` for ``custom_hmac`` and ``none``. Returns None when the
+    From the scheme's header, from a key of the JSON body (Stripe's ``id``,
+    Slack's ``event_id``), or from ``id_header`` for the schemes that carry
+    none of their own. Returns None when the
     message carries none.
     """
-    if scheme == "stripe":
-        value = payload.get("id") if isinstance(payload, dict) else None
+    if scheme in BODY_MESSAGE_IDS:
+        key = BODY_MESSAGE_IDS[scheme]
+        value = payload.get(key) if isinstance(payload, dict) else None
         return str(value) if isinstance(value, str | int) and value != "" else None
     name = MESSAGE_ID_HEADERS.get(scheme) or (id_header or "").strip()
     if not name:

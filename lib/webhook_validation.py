@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 
 from . import json_schema
 from . import networks as _networks
+from . import webhook_presets as presets
 from . import webhook_signatures as signatures
+from .messages import Refusal, _
 from .webhook_input import (
     MAX_JSON_DEPTH,
     json_depth_exceeds,
@@ -51,6 +53,7 @@ STATUS = {
     "message_id": 400,
     "too_deep": 400,
     "schema": 422,
+    "verify_token": 403,
 }
 
 # Headers that carry credentials or signatures are never recorded: a
@@ -65,6 +68,7 @@ CREDENTIAL_HEADERS = frozenset(
         "x-hub-signature",
         "x-hub-signature-256",
         "x-shopify-hmac-sha256",
+        *presets.SIGNATURE_HEADERS,
     }
 )
 CREDENTIAL_WORDS = ("token", "secret", "password", "passwd", "api-key", "apikey")
@@ -100,11 +104,14 @@ class Accepted:
     """A call that passed every check: its payload (None when the content
     type is not JSON and no schema is set, so the caller keeps its own
     reading of the request) and the sender's message id (None when the
-    validator does not protect against replays)."""
+    validator does not protect against replays). A provider's handshake
+    (see ``webhook_presets``) is accepted with the ``handshake`` answer to
+    send, and runs nothing."""
 
     payload: object = None
     parsed: bool = False
     message_id: str | None = None
+    handshake: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,11 @@ class Settings:
     content_types: tuple = ()
     networks: tuple = ()
     rate_limits: tuple = ()  # of lib.ratelimit.Limit, counted by the caller
+    handshake: str = "none"  # one of webhook_presets.HANDSHAKES
+    verify_token: str = field(default="", repr=False)  # Meta's handshake
+    queued: bool = False  # stored and answered 202, run later by a cron
+    ordered: bool = False  # queued messages run one at a time, in order
+    retry_schedule: tuple = ()  # seconds before each retry of a queued message
 
     def check_transport(self, content_length, mimetype, *, chunked=False):
         """Size and content type, from the headers only: the body is not
@@ -139,11 +151,14 @@ class Settings:
         check_network(call.address, self.networks)
         if rate_limit is not None:
             rate_limit()
-        check_signature(self, call.headers, call.body, now=now)
+        check_signature(self, call, now=now)
         parsed = bool(self.schema) or is_json_type(call.mimetype)
         payload = parse_json(call.body) if parsed else None
         if parsed:
             check_depth(payload)
+            answer = presets.handshake_answer(self.handshake, payload, self.secrets)
+            if answer is not None:
+                return Accepted(payload=payload, parsed=True, handshake=answer)
         if self.schema:
             check_schema(compile_schema(self.schema), payload)
         message_id = None
@@ -171,6 +186,7 @@ class Call:
     address: str
     headers: object  # werkzeug Headers or a dict
     body: bytes = b""
+    url: str = ""  # as the sender called it (Odoo's proxy_mode rules applied)
 
 
 # The checks, in their order ---------------------------------------------------
@@ -207,7 +223,10 @@ def parse_content_types(text):
     for entry in (text or "").replace(",", " ").split():
         kind, sep, sub = entry.lower().partition("/")
         if not (kind and sep and sub) or "/" in sub or ";" in entry:
-            raise ValueError(f"{entry!r} is not a media type such as application/json")
+            raise Refusal(
+                _("%(entry)s is not a media type such as application/json"),
+                entry=repr(entry),
+            )
         patterns.append(f"{kind}/{sub}")
     return tuple(patterns)
 
@@ -241,16 +260,18 @@ def check_network(address, networks):
         raise Rejection("network", f"calls from {address} are not accepted")
 
 
-def check_signature(settings, headers, body, *, now=None):
+def check_signature(settings, call, *, now=None):
     try:
         signatures.verify(
             settings.scheme,
             settings.secrets,
-            headers,
-            body,
+            call.headers,
+            call.body,
             tolerance=settings.tolerance,
             now=now,
             custom=settings.custom,
+            url=call.url,
+            mimetype=call.mimetype,
         )
     except signatures.SignatureError as exc:
         raise Rejection("signature", f"signature refused: {exc}") from exc

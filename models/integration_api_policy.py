@@ -62,6 +62,13 @@ class IntegrationApiPolicy(models.Model):
         help="Keys under this policy may also call the deprecated /xmlrpc and "
         "/jsonrpc endpoints (the rules apply there too).",
     )
+    company_ids = fields.Many2many(
+        "res.company",
+        string="Allowed Companies",
+        help="Calls of keys under this policy run in these companies only (of "
+        "those their user has): a call naming another one in its context's "
+        "allowed_company_ids is refused. Empty: the user's companies.",
+    )
     key_ids = fields.One2many(
         "res.users.apikeys", "integration_policy_id", string="API Keys"
     )
@@ -227,6 +234,7 @@ class IntegrationApiPolicy(models.Model):
             allow_legacy_rpc=policy.allow_legacy_rpc,
             max_key_lifetime_days=policy.max_key_lifetime_days,
             rate_limits=policy._integration_rate_limits(),
+            company_ids=frozenset(policy.company_ids.ids),
         )
 
     def _integration_rate_limits(self):
@@ -290,9 +298,10 @@ class IntegrationApiPolicy(models.Model):
         """The AccessError telling a client that ``policy`` refuses
         ``what`` (a call or a route), why and what to do; its ``context``
         says so for programs (``policy``: ``name``, ``reason``, ``model``,
-        ``method``), as the 429's ``context.rate_limit`` does."""
+        ``method``), as the 429's ``context.rate_limit`` does. In English:
+        a partner's program reads it, whatever its user's language."""
         error = AccessError(
-            self.env._(
+            self.with_context(lang="en_US").env._(
                 "Policy %(policy)s refuses %(what)s: %(reason)s. %(hint)s",
                 policy=repr(policy.name),
                 what=what,

@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..lib import api_policy
+from .constraints import translated
 
 
 class IntegrationApiPolicyRule(models.Model):
@@ -46,7 +47,7 @@ class IntegrationApiPolicyRule(models.Model):
                     self.env._(
                         "Policy %(name)s: %(error)s",
                         name=rule.policy_id.name,
-                        error=exc.args[0],
+                        error=translated(self.env, exc),
                     )
                 ) from exc
 

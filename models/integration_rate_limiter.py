@@ -149,9 +149,10 @@ class IntegrationRateLimiter(models.AbstractModel):
 
     @api.model
     def _exceeded_message(self, decision, subject="this API key"):
-        """What a refused caller is told: the limit and when to retry."""
+        """What a refused caller is told: the limit and when to retry (in
+        English, as every answer to a partner's program)."""
         limit = decision.limit
-        return self.env._(
+        return self.with_context(lang="en_US").env._(
             "Rate limit exceeded for %(subject)s: %(limit)s (at most %(quantity)s "
             "calls in %(seconds)s seconds). Retry in %(retry)s seconds.",
             subject=subject,

@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, format_datetime
 
 from ..lib.outbox import retry
 
@@ -37,6 +37,21 @@ class IntegrationWebhookAttempt(models.Model):
     def _compute_succeeded(self):
         for attempt in self:
             attempt.succeeded = retry.succeeded(attempt.status_code or None)
+
+    @api.depends("delivery_id.uuid", "started_at", "status_code", "error")
+    def _compute_display_name(self):
+        for attempt in self:
+            outcome = (
+                f"HTTP {attempt.status_code}"
+                if attempt.status_code
+                else attempt.error or self.env._("no answer")
+            )
+            attempt.display_name = self.env._(
+                "Attempt of %(delivery)s at %(when)s: %(outcome)s",
+                delivery=(attempt.delivery_id.uuid or "")[:8],
+                when=format_datetime(self.env, attempt.started_at),
+                outcome=outcome,
+            )
 
     @api.model
     def _figures(self, endpoints, since):

@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.fields import Domain
+from odoo.tools import format_datetime
 
 from ..lib import outbox, standard_webhooks
 from ..lib.outbox import endpoint as outbox_endpoint
@@ -150,8 +151,13 @@ class IntegrationWebhookEndpoint(models.Model):
     @api.depends("active", "disabled_at", "consecutive_failures")
     def _compute_health(self):
         for endpoint in self:
+            attempts = endpoint.attempt_count_24h
             endpoint.health = outbox_endpoint.health(
-                endpoint.active, endpoint.disabled_at, endpoint.consecutive_failures
+                endpoint.active,
+                endpoint.disabled_at,
+                endpoint.consecutive_failures,
+                attempts,
+                round(endpoint.success_rate_24h * attempts),
             )
             endpoint.health_color = outbox_endpoint.HEALTH_COLORS[endpoint.health]
 
@@ -279,16 +285,20 @@ class IntegrationWebhookEndpoint(models.Model):
                 {
                     "previous_secret": previous,
                     "previous_secret_expires_at": until,
-                    "secret": standard_webhooks.generate_secret(),
+                    "secret": endpoint._new_secret(),
                 }
             )
             endpoint.message_post(
                 body=self.env._(
                     "Secret rotated. The previous secret keeps signing until "
-                    "%(until)s (UTC).",
-                    until=fields.Datetime.to_string(
-                        endpoint.previous_secret_expires_at or now
-                    ),
+                    "%(until)s.",
+                    # In the time zone of the one who rotated it, named.
+                    until=format_datetime(
+                        self.env,
+                        endpoint.previous_secret_expires_at or now,
+                        dt_format="medium",
+                    )
+                    + f" ({self.env.user.tz or 'UTC'})",
                 )
             )
         return True
@@ -304,52 +314,6 @@ class IntegrationWebhookEndpoint(models.Model):
         sent_at = fields.Datetime.to_string(fields.Datetime.now())
         payload = outbox_endpoint.test_event_payload(self._name, self.id, sent_at)
         return self.env["integration.webhook.test.event"]._send(self, payload)
-
-    def action_open_deliveries(self):
-        action = self._open("integration_webhook_delivery_action")
-        action["context"] = {"default_endpoint_id": self.id}
-        return action
-
-    def action_open_delivery_report(self):
-        """The endpoint's deliveries as a graph by day and state, with the
-        pivot and list a click away."""
-        action = self.action_open_deliveries()
-        action["views"] = [(False, mode) for mode in ("graph", "pivot", "list", "form")]
-        action["view_mode"] = "graph,pivot,list,form"
-        return action
-
-    def action_open_attempts(self):
-        """The endpoint's attempts of the last 24 hours: the figures of the
-        overview, one by one."""
-        since = fields.Datetime.now() - outbox_endpoint.HEALTH_WINDOW
-        action = self._open(
-            "integration_webhook_attempt_action", [("started_at", ">=", since)]
-        )
-        action["name"] = self.env._("Attempts to %(name)s (24 h)", name=self.name)
-        return action
-
-    def action_open_replay(self):
-        self.check_access("read")
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Replay Failed Deliveries"),
-            "res_model": "integration.webhook.replay",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"default_endpoint_id": self.id},
-        }
-
-    def _open(self, xmlid, domain=()):
-        """The window action ``xmlid`` of this addon, on this endpoint's rows
-        that match ``domain``, for those who may read the endpoint."""
-        self.check_access("read")
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            f"integration_gateway.{xmlid}"
-        )
-        action["domain"] = [("endpoint_id", "=", self.id), *domain]
-        return action
 
     @api.model
     def _for_url(self, url, name=None):

@@ -1,23 +1,33 @@
+import json
+import uuid
+
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..lib import webhook_settings
+from ..lib import defaults, webhook_settings
 
 GC_BATCH = 10000  # rows removed per autovacuum step
 
 
 class IntegrationWebhookMessage(models.Model):
-    """The id of an incoming webhook message whose automation succeeded.
+    """An incoming webhook message accepted by a validator.
 
-    A validator with replay protection claims the id in the transaction
-    that runs the automation: the claim is kept only if that transaction
-    commits, and a concurrent call with the same id waits on the unique key
-    until it knows whether the first one succeeded. Ids are remembered per
-    automation: automations sharing a validator each run a message once.
+    Immediate processing keeps the id of a message whose automation
+    succeeded: a validator with replay protection claims the id in the
+    transaction that runs the automation, so the claim is kept only if that
+    transaction commits, and a concurrent call with the same id waits on
+    the unique key until it knows whether the first one succeeded. Ids are
+    remembered per automation: automations sharing a validator each run a
+    message once.
+
+    Queued processing stores the whole verified message (``payload``, the
+    headers an automation may read, the client's address) in the call's
+    transaction, with the same claim; the incoming queue's cron runs it
+    later (``integration_webhook_message_run.py``).
     """
 
     _name = "integration.webhook.message"
-    _description = "Processed Incoming Webhook Message"
+    _description = "Incoming Webhook Message"
     _order = "received_at desc, id desc"
     _rec_name = "message_id"
 
@@ -32,12 +42,55 @@ class IntegrationWebhookMessage(models.Model):
     automation_id = fields.Many2one(
         "base.automation", ondelete="cascade", readonly=True
     )
-    message_id = fields.Char(required=True, readonly=True)
+    message_id = fields.Char(
+        required=True,
+        readonly=True,
+        help="The sender's id of the message, or one given on arrival when the "
+        "sender gives none.",
+    )
     received_at = fields.Datetime(required=True, readonly=True, index=True)
+    processing = fields.Selection(
+        [("immediate", "Immediate"), ("queued", "Queued")],
+        required=True,
+        default="immediate",
+        readonly=True,
+    )
+    state = fields.Selection(
+        [
+            ("queued", "Queued"),
+            ("retrying", "Retrying"),
+            ("done", "Done"),
+            ("dead", "Dead"),
+        ],
+        required=True,
+        default="done",
+        readonly=True,
+        index=True,
+    )
+    payload = fields.Text(
+        readonly=True,
+        help="What the automation receives, as JSON; kept while the message "
+        "waits and, once done, as long as the retention setting says.",
+    )
+    request_headers = fields.Text(
+        readonly=True,
+        help="The call's headers, without credentials or signatures; the "
+        "automation reads them as env.context['webhook_headers'].",
+    )
+    remote_addr = fields.Char(string="Client Address", readonly=True)
+    attempt_count = fields.Integer(string="Attempts", readonly=True)
+    next_attempt_at = fields.Datetime(string="Next Attempt", readonly=True)
+    processed_at = fields.Datetime(readonly=True)
+    last_error = fields.Text(readonly=True)
+    last_traceback = fields.Text(readonly=True, groups="base.group_system")
 
     _message_unique = models.Constraint(
         "UNIQUE (automation_id, message_id)",
         "A message id is remembered once per automation.",
+    )
+    # What the incoming queue's cron looks for.
+    _waiting_index = models.Index(
+        "(next_attempt_at, id) WHERE state IN ('queued', 'retrying')"
     )
 
     @api.model
@@ -49,8 +102,10 @@ class IntegrationWebhookMessage(models.Model):
         self.env.cr.execute(
             SQL(
                 "INSERT INTO %(table)s AS m"
-                " (automation_id, validator_id, message_id, received_at)"
-                " VALUES (%(automation)s, %(validator)s, %(message)s, %(now)s)"
+                " (automation_id, validator_id, message_id, received_at,"
+                "  processing, state)"
+                " VALUES (%(automation)s, %(validator)s, %(message)s, %(now)s,"
+                "  'immediate', 'done')"
                 " ON CONFLICT (automation_id, message_id) DO UPDATE"
                 " SET received_at = EXCLUDED.received_at"
                 " WHERE m.received_at < %(now)s - make_interval(secs => %(window)s)"
@@ -67,6 +122,56 @@ class IntegrationWebhookMessage(models.Model):
         return row[0] if row else None
 
     @api.model
+    def _enqueue(self, incoming, accepted, payload, *, headers, remote_addr):
+        """Stores a message ``accepted`` by ``incoming``'s validator for the
+        incoming queue, claiming its id as ``_claim`` does, and wakes the
+        queue's cron at commit. Returns the message id, or None for a
+        duplicate of a message already stored within the replay window
+        (which is then stored once)."""
+        message_id = accepted.message_id or f"in_{uuid.uuid4().hex}"
+        now = self.env.cr.now()
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO %(table)s AS m"
+                " (automation_id, validator_id, message_id, received_at,"
+                "  processing, state, payload, request_headers, remote_addr,"
+                "  attempt_count, next_attempt_at, create_date, write_date,"
+                "  create_uid, write_uid)"
+                " VALUES (%(automation)s, %(validator)s, %(message)s, %(now)s,"
+                "  'queued', 'queued', %(payload)s, %(headers)s, %(addr)s,"
+                "  0, %(now)s, %(now)s, %(now)s, %(uid)s, %(uid)s)"
+                " ON CONFLICT (automation_id, message_id) DO UPDATE"
+                " SET received_at = EXCLUDED.received_at,"
+                "  processing = 'queued', state = 'queued',"
+                "  payload = EXCLUDED.payload,"
+                "  request_headers = EXCLUDED.request_headers,"
+                "  remote_addr = EXCLUDED.remote_addr, attempt_count = 0,"
+                "  next_attempt_at = EXCLUDED.next_attempt_at,"
+                "  processed_at = NULL, last_error = NULL, last_traceback = NULL"
+                # Only a message done long ago is taken again: one waiting,
+                # or dead and waiting for someone, is the same message.
+                " WHERE m.state = 'done'"
+                "  AND m.received_at < %(now)s - make_interval(secs => %(window)s)"
+                " RETURNING m.id",
+                table=SQL.identifier(self._table),
+                automation=incoming.automation_id,
+                validator=incoming.validator_id,
+                message=message_id,
+                now=now,
+                payload=json.dumps(payload, ensure_ascii=False),
+                headers=json.dumps(headers, ensure_ascii=False),
+                addr=remote_addr,
+                uid=self.env.uid,
+                window=incoming.settings.replay_window,
+            )
+        )
+        row = self.env.cr.fetchone()
+        if not row:
+            return None
+        self.env["ir.cron"]._integration_wake_incoming(one=row[0])
+        return message_id
+
+    @api.model
     def _release(self, claim_id):
         """Forgets a claim whose automation failed, so that the sender's
         retry runs it again."""
@@ -76,16 +181,23 @@ class IntegrationWebhookMessage(models.Model):
 
     @api.autovacuum
     def _gc_expired_messages(self):
-        """Forgets message ids older than their validator's replay window
-        (stored in hours, converted by ``lib.webhook_settings``)."""
+        """Forgets processed messages older than their validator's replay
+        window (stored in hours, converted by ``lib.webhook_settings``);
+        queued messages are kept, once done, as long as the retention
+        setting says too. Messages still waiting and dead ones are kept
+        until someone handles them."""
+        params = self.env["ir.config_parameter"].sudo()
+        cutoff = defaults.retention_cutoff(params.get_param, fields.Datetime.now())
         self.env.cr.execute(
             SQL(
                 "DELETE FROM %(table)s WHERE id IN ("
                 " SELECT m.id FROM %(table)s m"
                 " JOIN %(validators)s v ON v.id = m.validator_id"
-                " WHERE m.received_at"
+                " WHERE m.state = 'done' AND m.received_at"
                 "  < %(now)s - make_interval(secs => v.replay_window * %(unit)s)"
+                "  AND (m.processing = 'immediate' OR %(kept)s)"
                 " LIMIT %(batch)s)",
+                kept=SQL("m.received_at < %s", cutoff) if cutoff else SQL("FALSE"),
                 table=SQL.identifier(self._table),
                 validators=SQL.identifier(
                     self.env["integration.webhook.validator"]._table

@@ -4,7 +4,7 @@ import logging
 import psycopg2
 
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, format_datetime
 
 from ..lib import defaults, webhook_input
 from ..plumbing import own_cursor
@@ -49,6 +49,7 @@ class IntegrationWebhookRejection(models.Model):
             ("message_id", "Message id not accepted"),
             ("too_deep", "Body nested too deeply"),
             ("schema", "Schema mismatch"),
+            ("verify_token", "Verify token refused"),
         ],
         required=True,
         readonly=True,
@@ -68,12 +69,25 @@ class IntegrationWebhookRejection(models.Model):
         string="Automation ID", readonly=True, aggregator=None
     )
     automation_name = fields.Char(readonly=True)
+    automation_id = fields.Many2one(
+        "base.automation",
+        compute="_compute_automation_id",
+        groups="base.group_system",
+        help="The automation the refused call was for, while it exists.",
+    )
     # The automation's secret URL: whoever knows it calls the automation.
     # Kept from everyone but those who see the automation itself.
     webhook_uuid = fields.Char(
         string="Webhook UUID", readonly=True, index=True, groups="base.group_system"
     )
     remote_addr = fields.Char(string="Client Address", readonly=True)
+    message_id = fields.Char(
+        string="Sender's Message ID",
+        readonly=True,
+        index="btree_not_null",
+        help="The id the sender gave the message, where its scheme carries one, "
+        "to find the refusals of a message the sender says it sent.",
+    )
     request_headers = fields.Text(
         readonly=True, help="The call's headers, without credentials or signatures."
     )
@@ -111,10 +125,32 @@ class IntegrationWebhookRejection(models.Model):
             ref = rejection.validator_ref
             rejection.validator_id = ref if ref in existing.ids else False
 
+    def _compute_automation_id(self):
+        existing = (
+            self.env["base.automation"]
+            .with_context(active_test=False)
+            .browse(set(self.mapped("automation_ref")) - {0})
+            .exists()
+        )
+        for rejection in self:
+            ref = rejection.automation_ref
+            rejection.automation_id = ref if ref in existing.ids else False
+
     def _search_validator_id(self, operator, value):
         if operator != "in":
             return NotImplemented
         return [("validator_ref", "in", [ref for ref in value if ref])]
+
+    @api.depends("reason", "received_at", "validator_name")
+    def _compute_display_name(self):
+        reasons = dict(self._fields["reason"]._description_selection(self.env))
+        for rejection in self:
+            rejection.display_name = self.env._(
+                "%(reason)s at %(when)s (%(validator)s)",
+                reason=reasons.get(rejection.reason, rejection.reason),
+                when=format_datetime(self.env, rejection.received_at),
+                validator=rejection.validator_name or self.env._("no validator"),
+            )
 
     @api.model
     def _record(
@@ -126,6 +162,7 @@ class IntegrationWebhookRejection(models.Model):
         remote_addr,
         headers,
         body_excerpt="",
+        message_id=None,
     ):
         """Stores ``rejection`` (a ``lib.webhook_validation.Rejection``) of a
         call to ``validator``, committed on its own connection."""
@@ -160,6 +197,7 @@ class IntegrationWebhookRejection(models.Model):
                 json.dumps(headers, indent=1, ensure_ascii=False)
             ),
             "body_excerpt": without_url(body_excerpt) or None,
+            "message_id": message_id,
         }
         query = self._aggregated_insert(values)
         try:

@@ -50,7 +50,8 @@ class IntegrationWebhookValidator(models.Model):
         groups="base.group_system",
         copy=False,
         help="The signing secret the sender gave you. Standard Webhooks secrets "
-        "start with whsec_ followed by base64; Stripe's whsec_ secrets are used "
+        "start with whsec_ followed by base64, or are the sender's Ed25519 public "
+        "key (whpk_...) to verify v1a signatures; Stripe's whsec_ secrets are used "
         "as given.",
     )
     secondary_secret = fields.Char(
@@ -252,12 +253,13 @@ class IntegrationWebhookValidator(models.Model):
                 if not secret:
                     continue
                 try:
-                    standard_webhooks.decode_secret(secret)
+                    standard_webhooks.check_verifying_key(secret)
                 except ValueError as exc:
                     raise ValidationError(
                         self.env._(
                             "Validator %(name)s: a Standard Webhooks secret is "
-                            "whsec_ followed by base64 (%(error)s).",
+                            "whsec_ followed by base64, or an Ed25519 public key, "
+                            "whpk_ followed by base64 (%(error)s).",
                             name=validator.name,
                             error=exc,
                         )

@@ -41,7 +41,9 @@ class IrActionsServer(models.Model):
         ondelete="restrict",
         groups="integration_gateway.group_integration_manager",
         help="Where queued webhooks of this action go: the endpoint of its URL, "
-        "found or created when the action is saved.",
+        "found or created when the action is saved (a trailing slash or another "
+        "spelling of the URL finds the same endpoint). Pick an endpoint to post "
+        "through it: the URL follows.",
     )
     webhook_event_type_id = fields.Many2one(
         "integration.webhook.event.type",
@@ -115,10 +117,15 @@ class IrActionsServer(models.Model):
                 continue
             if action.webhook_endpoint_id.url == action.webhook_url:
                 continue
-            endpoint = endpoints._for_url(action.webhook_url)
-            action.with_context(**SYNCING_URL).write(
-                {"webhook_endpoint_id": endpoint.id}
+            endpoint, created = endpoints._integration_endpoint_for_url(
+                action.webhook_url
             )
+            # The action's URL follows its endpoint's (one spelling of it).
+            action.with_context(**SYNCING_URL).write(
+                {"webhook_endpoint_id": endpoint.id, "webhook_url": endpoint.url}
+            )
+            if created:
+                action._integration_notify_new_endpoint(endpoint)
 
     def _link_webhook_event_types(self, chosen=False, confirmed=False):
         """Gives every queued webhook action an event type, made from its model

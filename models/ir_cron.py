@@ -6,45 +6,66 @@ from ..lib import defaults
 from ..plumbing import notify_cron_workers
 
 DISPATCHER_XMLID = "ir_cron_webhook_dispatcher_%d"
+INCOMING_XMLID = "ir_cron_incoming_webhook_queue_%d"
 MAX_DISPATCHERS = 32
 
 
 class IrCron(models.Model):
-    """The webhook dispatcher crons: how many run, and waking them."""
+    """The webhook dispatcher crons: how many run, and waking them (and the
+    incoming queue's crons)."""
 
     _inherit = "ir.cron"
 
     @api.model
     def _integration_wake_dispatchers(self, one=None):
         """Triggers the active dispatcher crons (after commit); only one of
-        them, picked by the integer ``one``, when one is enough.
+        them, picked by the integer ``one``, when one is enough."""
+        self._integration_wake(DISPATCHER_XMLID, one)
+
+    @api.model
+    def _integration_wake_incoming(self, one=None):
+        """Triggers the incoming queue's crons (after commit), as
+        ``_integration_wake_dispatchers`` does the dispatchers."""
+        self._integration_wake(INCOMING_XMLID, one)
+
+    @api.model
+    def _integration_wake(self, xmlid_pattern, one=None):
+        """Triggers the active crons of this addon whose XML id matches
+        ``xmlid_pattern`` (``%d`` standing for their number), after commit;
+        only one of them, picked by the integer ``one``, when one is enough.
 
         What ``ir.cron._trigger()`` does, at a fraction of its cost on the
         path of every request that queues a webhook: the crons are found
-        with one query, and the cron workers are notified on a connection
-        this process keeps, where Odoo opens (and closes) one each time."""
+        and triggered in one statement, and the cron workers are notified on
+        a connection this process keeps, where Odoo opens (and closes) one
+        each time."""
+        # One statement finds the crons and writes their triggers (the ORM's
+        # create would add a query and its bookkeeping to every request).
         self.env.cr.execute(
             SQL(
                 """
-                SELECT c.id
-                  FROM ir_cron c
-                  JOIN ir_model_data d ON d.res_id = c.id AND d.model = 'ir.cron'
-                 WHERE d.module = 'integration_gateway' AND d.name LIKE %s
-                   AND c.active
-                 ORDER BY c.id
+                INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid,
+                       create_date, write_uid, write_date)
+                SELECT id, %(now)s, %(uid)s, %(created)s, %(uid)s, %(created)s
+                  FROM (SELECT c.id, row_number() OVER (ORDER BY c.id) - 1 AS n,
+                               count(*) OVER () AS total
+                          FROM ir_cron c
+                          JOIN ir_model_data d
+                            ON d.res_id = c.id AND d.model = 'ir.cron'
+                         WHERE d.module = 'integration_gateway'
+                           AND d.name LIKE %(xmlids)s
+                           AND c.active) crons
+                 WHERE %(one)s::integer IS NULL OR n = %(one)s::integer %% total
                 """,
-                DISPATCHER_XMLID.replace("%d", "%"),
+                now=fields.Datetime.now(),
+                uid=self.env.uid,
+                created=self.env.cr.now(),
+                xmlids=xmlid_pattern.replace("%d", "%"),
+                one=one,
             )
         )
-        cron_ids = [row[0] for row in self.env.cr.fetchall()]
-        if not cron_ids:
+        if not self.env.cr.rowcount:
             return
-        if one is not None:
-            cron_ids = [cron_ids[one % len(cron_ids)]]
-        now = fields.Datetime.now()
-        self.env["ir.cron.trigger"].sudo().create(
-            [{"cron_id": cron_id, "call_at": now} for cron_id in cron_ids]
-        )
         dbname = self.env.cr.dbname
         self.env.cr.postcommit.add(lambda: notify_cron_workers(dbname))
 

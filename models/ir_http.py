@@ -84,9 +84,16 @@ class IrHttp(models.AbstractModel):
     def _auth_method_bearer(cls):
         # Only calls that present a key can guess one: a call without
         # Authorization is refused by core without counting as a failure.
-        if not _BEARER.match(request.httprequest.headers.get("Authorization") or ""):
+        header = request.httprequest.headers.get("Authorization") or ""
+        if not _BEARER.match(header):
             return super()._auth_method_bearer()
-        cls._integration_check_auth_failures()
+        # A token this worker verified before is a key, not a guess: only
+        # unknown tokens (the only ones a guesser sends) consult the guard's
+        # storage. A valid client behind the same address as a guesser
+        # therefore keeps working once its key is known to the worker.
+        token = header.split(None, 1)[1]
+        if not request.env["res.users.apikeys"]._integration_token_verified(token):
+            cls._integration_check_auth_failures()
         try:
             return super()._auth_method_bearer()
         except Unauthorized:
@@ -101,8 +108,8 @@ class IrHttp(models.AbstractModel):
     def _integration_key_expired(cls, api_key):
         """The 401 of an expired key: when it expired, whether by its
         policy's maximum lifetime (``context.policy.reason`` ``lifetime``)
-        and what to do."""
-        env = request.env
+        and what to do, in English (an answer to a program)."""
+        env = request.env(context=dict(request.env.context, lang="en_US"))
         when = f"{api_key.expires_at.isoformat(' ', 'seconds')} UTC"
         context = {"expired_at": api_key.expires_at.isoformat()}
         if api_key.lifetime_capped:
@@ -283,11 +290,16 @@ class IrHttp(models.AbstractModel):
             f"auth-failure:{address}", limits, unavailable=AUTH_GUARD_UNAVAILABLE
         )
         if decision and not decision.allowed:
+            english = limiter.with_context(lang="en_US").env  # to a program
             raise limiter._too_many_requests(
                 decision,
-                f"Too many failed API key authentications from {address} "
-                f"(limit {decision.limit}); retry in "
-                f"{ratelimit.retry_after_seconds(decision)} seconds.",
+                english._(
+                    "Too many failed API key authentications from %(address)s "
+                    "(limit %(limit)s); retry in %(seconds)s seconds.",
+                    address=address,
+                    limit=str(decision.limit),
+                    seconds=ratelimit.retry_after_seconds(decision),
+                ),
             )
 
     @classmethod

@@ -3,6 +3,7 @@ from odoo.exceptions import ValidationError
 
 from ..lib import api_policy, defaults, ratelimit
 from ..lib.defaults import DEFAULT_POLICY_PARAM
+from .constraints import translated
 
 REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -74,7 +75,10 @@ class ResConfigSettings(models.TransientModel):
                 ratelimit.parse_limits(settings.integration_auth_failure_limit)
             except ValueError as exc:
                 raise ValidationError(
-                    self.env._("Failed API key authentications: %(error)s", error=exc)
+                    self.env._(
+                        "Failed API key authentications: %(error)s",
+                        error=translated(self.env, exc),
+                    )
                 ) from exc
 
     @api.constrains("integration_redis_url")

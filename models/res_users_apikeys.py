@@ -1,3 +1,4 @@
+import collections
 import hashlib
 import hmac
 import logging
@@ -21,6 +22,14 @@ _logger = logging.getLogger(__name__)
 # drawn once per process: the cache never holds a token, nor anything that
 # could be checked against one outside this process.
 _CACHE_SECRET = os.urandom(32)
+
+# Keyed hashes of the tokens this process has verified, most recent last:
+# a call presenting one of them is no guess, so the guard against key
+# guessing need not consult its storage for it (see ir_http). Bounded, and
+# only ever filled by a successful pbkdf2 check, so a guesser cannot grow
+# it; a key revoked since is still refused by the check that follows.
+_VERIFIED_MAX = 4096
+_verified_digests = collections.OrderedDict()
 
 # The only field a write may change on a key: who owns a key and what the
 # key is are fixed when it is issued.
@@ -218,6 +227,12 @@ class ResUsersApikeys(models.Model):
             return None
 
     @api.model
+    def _integration_token_verified(self, token):
+        """Whether this process has verified ``token`` as a key before: no
+        hashing but the keyed digest, no query."""
+        return self._integration_digest(token) in _verified_digests
+
+    @api.model
     def _integration_digest(self, token):
         return hmac.new(
             _CACHE_SECRET, token.encode("utf-8", "surrogatepass"), hashlib.sha256
@@ -238,6 +253,9 @@ class ResUsersApikeys(models.Model):
         )
         for key_id, hashed in self.env.cr.fetchall():
             if KEY_CRYPT_CONTEXT.verify(token, hashed):
+                _verified_digests[digest] = key_id
+                while len(_verified_digests) > _VERIFIED_MAX:
+                    _verified_digests.popitem(last=False)
                 return key_id
         raise _UnknownToken
 

@@ -112,7 +112,8 @@ class ResUsersApikeysLegacy(models.Model):
     def _integration_legacy_key_guess(self, service, method, params):
         """Whether a legacy RPC call authenticates with a password that has
         the shape of an API key (what the guard against key guessing
-        counts): ``object.execute``/``execute_kw`` and ``common.login``/
+        counts) that this worker has not verified before:
+        ``object.execute``/``execute_kw`` and ``common.login``/
         ``authenticate``."""
         if service == "object" and method in ("execute", "execute_kw"):
             password = params[2] if len(params) >= 5 else None
@@ -120,7 +121,12 @@ class ResUsersApikeysLegacy(models.Model):
             password = params[2] if len(params) >= 3 else None
         else:
             return False
-        return isinstance(password, str) and bool(KEY_SHAPE.fullmatch(password))
+        # A key this worker verified before is no guess (as for Bearer calls).
+        return (
+            isinstance(password, str)
+            and bool(KEY_SHAPE.fullmatch(password))
+            and not self._integration_token_verified(password)
+        )
 
     @api.model
     def _integration_check_legacy_call(self, service, method, params, address):

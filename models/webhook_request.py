@@ -14,7 +14,7 @@ import io
 
 from werkzeug.exceptions import abort
 
-from ..lib import ratelimit, webhook_input, webhook_settings
+from ..lib import ratelimit, webhook_input, webhook_presets, webhook_settings
 from ..lib import webhook_validation as validation
 
 INCOMING_ATTR = "integration_webhook"  # on the request: Incoming, or None
@@ -40,6 +40,8 @@ def check_transport(request, incoming):
     bytes received even when the dispatcher parses it as a form."""
     httprequest = request.httprequest
     settings = incoming.settings
+    if is_meta_verification(request, incoming):
+        return  # a GET without a body, answered by meta_verification
     chunked = webhook_input.has_transfer_coding(
         httprequest.headers.get("Transfer-Encoding")
     )
@@ -87,9 +89,50 @@ def reject(request, incoming, rejection, *, body=b""):
             [settings.custom.header if settings.custom else ""],
         ),
         body_excerpt=validation.body_excerpt(body, settings.secrets),
+        message_id=webhook_settings.sender_message_id(
+            settings, request.httprequest.headers, body
+        ),
     )
     return request.make_json_response(
         rejection.body(), status=rejection.status, headers=rejection.headers
+    )
+
+
+def is_meta_verification(request, incoming):
+    """Whether the call is Meta's verification request (a GET) to a
+    validator that answers it."""
+    return incoming.settings.handshake == "meta" and request.httprequest.method == "GET"
+
+
+def meta_verification(request, incoming):
+    """Answers Meta's verification request with its challenge, as plain
+    text, when its verify token is the validator's; refuses it with 403
+    (recorded) otherwise. Runs nothing."""
+    challenge = webhook_presets.meta_challenge(
+        request.httprequest.args, incoming.settings.verify_token
+    )
+    if challenge is None:
+        return reject(
+            request,
+            incoming,
+            validation.Rejection(
+                "verify_token", "the verification request has a wrong verify token"
+            ),
+        )
+    return request.make_response(
+        challenge, headers=[("Content-Type", "text/plain; charset=utf-8")]
+    )
+
+
+def automation_headers(request, incoming):
+    """The call's headers an automation may read (both when it runs during
+    the call and from the queue): without credentials, signatures or
+    secrets."""
+    settings = incoming.settings
+    return validation.recorded_headers(
+        request.httprequest.headers.items(),
+        settings.secrets,
+        [settings.custom.header if settings.custom else ""],
     )
 
 

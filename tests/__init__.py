@@ -6,6 +6,8 @@
 - ``api_keys/``: API key policies, their reach, read-only keys, rate limits
   and the guard against key guessing;
 - ``incoming/``: validated incoming webhooks and their validators;
+- ``portal/``: the partner portal over HTTP and in the browser;
+- ``observe/``: metrics, trace context and endpoint alerts;
 - ``ui/``: tours, menus, screenshots, the README, translations, the install
   log and the documentation's examples;
 - ``lib/``: plain unit tests and doctests of the ORM-free core (pytest only).
@@ -43,6 +45,13 @@ from .incoming import (
     test_incoming_webhooks,
     test_validator_weakening,
     test_webhook_validator,
+)
+from .portal import test_portal_http, test_portal_tour
+from .observe import (
+    test_alerts,
+    test_metrics_counters,
+    test_metrics_endpoint,
+    test_trace_context,
 )
 from .ui import (
     test_examples,

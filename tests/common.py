@@ -16,6 +16,9 @@ tests against it with the helpers its own tests use, imported from
 ``make_due(deliveries)``
     Makes waiting deliveries due now, as if their retry delay had passed, so
     that the next ``run_dispatcher`` sends them.
+``run_incoming_queue(case)``, ``make_messages_due(messages)``
+    The same for queued incoming webhook messages: runs the incoming
+    queue once as its cron does, and makes waiting messages due now.
 ``forget_rate_limits(dbname, counters=None, key_id=None)``
     Removes rate-limit counters and a key's usage, which the limiter commits
     on connections of its own (a test's rollback cannot reach them).
@@ -86,6 +89,33 @@ def run_dispatcher(case):
             "integration.webhook.dispatcher"
         ]._cron_dispatch()
     case.env.invalidate_all()
+
+
+def run_incoming_queue(case):
+    """Runs the incoming webhook queue once as its cron does, on a cursor
+    that sees what the test wrote (see :func:`run_dispatcher`)."""
+    if isinstance(case, HttpCase):
+        test_mode = contextlib.nullcontext()
+    else:
+        test_mode = case.enter_registry_test_mode()
+    case.env.flush_all()
+    with test_mode, case.registry.cursor() as cr:
+        api.Environment(cr, SUPERUSER_ID, {})[
+            "integration.webhook.message"
+        ]._cron_process_queue()
+    case.env.invalidate_all()
+
+
+def make_messages_due(messages):
+    """Moves waiting incoming ``messages``' next attempt to now, as if their
+    delay had passed."""
+    messages.flush_recordset()
+    messages.env.cr.execute(
+        "UPDATE integration_webhook_message SET next_attempt_at = %s "
+        "WHERE id = ANY(%s) AND state IN ('queued', 'retrying')",
+        [fields.Datetime.now() - timedelta(seconds=1), messages.ids],
+    )
+    messages.env.invalidate_all()
 
 
 def make_due(deliveries):

@@ -17,19 +17,38 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# In the order of oca-gen-addon-readme (Context, Installation, Configuration,
+# Usage, Known issues / Roadmap, Bug Tracker, Credits): for someone who runs
+# Odoo first - install into an existing Odoo, roles, the scenarios as quick
+# starts, then the reference, then what developers of the addon need.
 SECTIONS = [
     ("DESCRIPTION.rst", None),
-    ("INSTALL.rst", "Set-up"),
-    ("CONFIGURE.rst", "Configuration"),
-    ("USAGE.rst", "Usage"),
-    ("DELIVERY_ENGINE.rst", "Delivery engine"),
-    ("BENCHMARKS.rst", "Benchmarks"),
-    ("FAULTS.rst", "Fault injection"),
-    ("MAINTENANCE.rst", "Translations and screenshots"),
-    ("DEVELOP.rst", "Code map"),
+    ("CONTEXT.rst", "Context"),
+    ("INSTALL_EXISTING.rst", "Installation"),
+    ("ROLES.rst", "Configuration"),
+    ("USAGE.rst", "Usage: quick starts"),
+    # Reference: one fragment per capability.
+    ("OVERVIEW.rst", "Reference: overview and reports"),
+    ("CONFIGURE.rst", "Reference: configuration"),
+    ("REFERENCE.rst", "Reference: daily use"),
+    ("DELIVERY_ENGINE.rst", "Reference: delivery engine"),
+    ("TRUST.rst", "Reference: signatures, OAuth2 and mutual TLS"),
+    (
+        "INCOMING_QUEUE.rst",
+        "Reference: queued incoming webhooks, presets and handshakes",
+    ),
+    ("MONITORING.rst", "Reference: monitoring"),
+    ("PARTNERS.rst", "For integration partners"),
+    # Develop: working on the addon itself.
+    ("INSTALL.rst", "Develop: set-up"),
+    ("BENCHMARKS.rst", "Develop: benchmarks"),
+    ("FAULTS.rst", "Develop: fault injection"),
+    ("MAINTENANCE.rst", "Develop: translations and screenshots"),
+    ("DEVELOP.rst", "Develop: code map"),
     ("ROADMAP.rst", "Known issues / Roadmap"),
     ("HISTORY.rst", "Changelog"),
-    ("CONTRIBUTORS.rst", "Contributors"),
+    ("BUGTRACKER.rst", "Bug Tracker"),
+    ("CONTRIBUTORS.rst", "Credits"),
 ]
 
 GENERATED_NOTE = (

@@ -9,9 +9,10 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # A compiler and headers build Odoo's psycopg2 and python-ldap; Node.js, curl
-# and openssl run the documentation's client snippets in the tests.
+# and openssl run the documentation's client snippets in the tests;
+# prometheus gives promtool, which checks the metrics exposition in the tests.
 SYSTEM_PACKAGES=(build-essential python3-dev python3-venv libldap2-dev libsasl2-dev libpq-dev
-                 chromium nodejs curl openssl)
+                 chromium nodejs curl openssl prometheus)
 
 ensure_system_packages() {
     local missing=()

@@ -10,12 +10,15 @@ Health: every batch adds up, endpoint by endpoint, what its tries came to
 the receiver also answered 410 Gone, which disables the endpoint at once;
 an endpoint without a 2xx for ``DISABLE_AFTER`` is disabled too
 (:func:`disable_reason`). A disabled endpoint keeps its deliveries waiting.
-What the overview shows of it: its :func:`health` state, and the figures of
-its attempts of the last ``HEALTH_WINDOW`` (:func:`figures`).
+What the overview shows of it: its :func:`health` state (from its failure
+streak and its recent success rate), and the figures of its attempts of
+the last ``HEALTH_WINDOW`` (:func:`figures`).
 
 Secrets: a delivery is signed with the current secret and, for a grace
 period after a rotation, with the previous one too (:func:`signing_secrets`,
-:func:`rotation`).
+:func:`rotation`); a ``whsec_`` secret signs with HMAC (``v1``), a ``whsk_``
+key with Ed25519 (``v1a``). An endpoint may also authenticate with an OAuth2
+token (:mod:`.oauth2`) and a client certificate (:mod:`.tls`).
 
 A test event (:func:`test_event_payload`) is tried once and leaves the
 endpoint's health alone; :func:`test_outcome` says how its answer is shown.
@@ -32,6 +35,10 @@ DISABLE_AFTER = timedelta(days=5)  # without a 2xx, an endpoint is disabled
 GONE = "gone"  # disable reason: the receiver answered 410
 SILENT = "silent"  # disable reason: no 2xx for DISABLE_AFTER
 HEALTH_WINDOW = timedelta(hours=24)  # the attempts the overview's figures cover
+# Below this share of 2xx answers in HEALTH_WINDOW an endpoint is failing,
+# whatever its last answer; judged from this many attempts on.
+HEALTHY_RATE = 0.95
+HEALTHY_MIN_ATTEMPTS = 10
 # Kanban highlight colours (Odoo's colour indexes) of each health state.
 HEALTH_COLORS = {"healthy": 10, "failing": 2, "disabled": 1, "archived": 0}
 NAME_CHARS = 80  # of an endpoint named after its URL
@@ -58,6 +65,8 @@ class EndpointSettings:
     allow_private: bool = False
     secrets: tuple = ()
     rate: int = 0  # requests per second at most; 0 does not throttle
+    auth: object = None  # an oauth2.TokenSource: a bearer token is sent
+    tls: object = None  # a tls.ClientTLS: a client certificate is presented
 
     @classmethod
     def compile(
@@ -95,6 +104,8 @@ class EndpointSettings:
             not_before=not_before,
             msg_id=msg_id,
             secrets=self.secrets,
+            auth=self.auth,
+            tls=self.tls,
         )
 
 
@@ -156,20 +167,34 @@ def disable_reason(gone, failing_since, now, after=DISABLE_AFTER):
     return None
 
 
-def health(active, disabled, failing):
+def health(active, disabled, failing, attempts=0, successes=0):
     """An endpoint's health state, as the overview shows it: archived
-    first, then disabled, then failing (any failure since the last 2xx).
+    first, then disabled, then failing: any failure since the last 2xx, or
+    fewer than ``HEALTHY_RATE`` of the recent ``attempts`` answered with a
+    2xx (``successes``) once there are ``HEALTHY_MIN_ATTEMPTS`` of them, so
+    that a receiver that fails every other call is not called healthy
+    because its last answer happened to be a 2xx.
 
     >>> health(True, False, 0), health(True, False, 3), health(True, True, 3)
     ('healthy', 'failing', 'disabled')
     >>> health(False, True, 3), HEALTH_COLORS[health(True, False, 0)]
     ('archived', 10)
+    >>> health(True, False, 0, attempts=20, successes=10)
+    'failing'
+    >>> health(True, False, 0, attempts=20, successes=19)
+    'healthy'
+    >>> health(True, False, 0, attempts=4, successes=2)  # too few to judge
+    'healthy'
     """
     if not active:
         return "archived"
     if disabled:
         return "disabled"
-    return "failing" if failing else "healthy"
+    if failing:
+        return "failing"
+    if attempts >= HEALTHY_MIN_ATTEMPTS and successes < HEALTHY_RATE * attempts:
+        return "failing"
+    return "healthy"
 
 
 def figures(attempts, successes, p95):

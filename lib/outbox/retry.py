@@ -13,6 +13,8 @@ import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from ..messages import Refusal, _
+
 DEFAULT_SCHEDULE = "5s,5m,30m,2h,5h,10h,10h,14h,20h,24h"
 JITTER = 0.10  # fraction of a delay added or removed at random
 RETRY_AFTER_CAP = 24 * 3600  # seconds; a receiver may not park a delivery longer
@@ -41,22 +43,23 @@ def parse_schedule(text):
 
     >>> parse_schedule("5s, 5m,2h,1d")
     (5, 300, 7200, 86400)
-    >>> parse_schedule("5s,5x")
-    Traceback (most recent call last):
-    ...
-    ValueError: '5x' is not a delay such as 30s, 5m, 2h or 1d
+    >>> try:
+    ...     parse_schedule("5s,5x")
+    ... except ValueError as exc:
+    ...     print(exc)
+    '5x' is not a delay such as 30s, 5m, 2h or 1d
     """
     steps = [step.strip() for step in (text or "").split(",")]
     if steps == [""]:
-        raise ValueError("the retry schedule is empty")
+        raise Refusal(_("the retry schedule is empty"))
     delays = []
     for step in steps:
         match = _STEP.match(step.lower())
         if not match:
-            raise ValueError(
-                f"{step!r} is not a delay such as 30s, 5m, 2h or 1d"
-                if step
-                else "the retry schedule has an empty step"
+            if not step:
+                raise Refusal(_("the retry schedule has an empty step"))
+            raise Refusal(
+                _("%(step)s is not a delay such as 30s, 5m, 2h or 1d"), step=repr(step)
             )
         delays.append(int(match[1]) * _UNITS[match[2]])
     return tuple(delays)

@@ -29,7 +29,8 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from .. import networks, standard_webhooks
+from .. import networks, standard_webhooks, trace_context
+from ..messages import Refusal, _
 
 try:
     import certifi
@@ -67,6 +68,12 @@ class DestinationRefused(Exception):
     """The request would reach an address outside the public internet."""
 
 
+class AuthorizationFailed(Exception):
+    """The credentials towards the receiver (an OAuth2 token, a client
+    certificate) could not be had or used; the text says why, without any
+    secret. See :mod:`.oauth2` and :mod:`.tls`."""
+
+
 # -- configuration checks --------------------------------------------------
 
 
@@ -76,13 +83,15 @@ def check_url(url):
         parts = urlsplit((url or "").strip())
         port = parts.port
     except ValueError as exc:
-        raise ValueError(f"{url!r} is not a valid URL: {exc}") from exc
+        raise Refusal(
+            _("%(url)s is not a valid URL: %(error)s"), url=repr(url), error=str(exc)
+        ) from exc
     if parts.scheme not in ("http", "https"):
-        raise ValueError(f"{url!r} is not an http:// or https:// URL")
+        raise Refusal(_("%(url)s is not an http:// or https:// URL"), url=repr(url))
     if not parts.hostname:
-        raise ValueError(f"{url!r} has no host name")
+        raise Refusal(_("%(url)s has no host name"), url=repr(url))
     if port == 0:
-        raise ValueError(f"{url!r} has no valid port")
+        raise Refusal(_("%(url)s has no valid port"), url=repr(url))
 
 
 def parse_headers(text):
@@ -190,7 +199,7 @@ class _GuardedConnectionMixin:
         )
 
 
-def _pool_manager(allow_private, resolver, maxsize):
+def _pool_manager(allow_private, resolver, maxsize, ssl_context=None):
     attrs = {"allow_private": allow_private, "resolver": staticmethod(resolver)}
     http_conn = type(
         "GuardedHTTPConnection", (_GuardedConnectionMixin, HTTPConnection), attrs
@@ -199,7 +208,10 @@ def _pool_manager(allow_private, resolver, maxsize):
         "GuardedHTTPSConnection", (_GuardedConnectionMixin, HTTPSConnection), attrs
     )
     kwargs = {"maxsize": maxsize, "block": False, "retries": False}
-    if certifi is not None:
+    if ssl_context is not None:
+        # It holds the client certificate and the authorities to trust.
+        kwargs["ssl_context"] = ssl_context
+    elif certifi is not None:
         kwargs["ca_certs"] = certifi.where()
     manager = urllib3.PoolManager(num_pools=256, **kwargs)
     manager.pool_classes_by_scheme = {
@@ -231,6 +243,13 @@ class Message:
     not_before: float = 0.0
     msg_id: str | None = None
     secrets: tuple = ()
+    auth: object = None  # an oauth2.TokenSource
+    tls: object = None  # a tls.ClientTLS
+    # W3C trace of the delivery, its caller's span, and the attempt's span
+    # (lib.trace_context).
+    trace_id: str | None = None
+    parent_span_id: str | None = None
+    span_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -255,6 +274,7 @@ class Sender:
 
     def __init__(self, concurrency=CONCURRENCY, resolver=socket.getaddrinfo):
         self.concurrency = concurrency
+        self._resolver = resolver
         self._managers = {
             flag: _pool_manager(flag, resolver, POOL_SIZE) for flag in (False, True)
         }
@@ -269,8 +289,14 @@ class Sender:
             time.sleep(start_at - time.time())
         started = time.time()
         try:
-            status, excerpt, retry_after = self._post(message, started)
-        except DestinationRefused as exc:
+            if message.auth is None:
+                status, excerpt, retry_after = self._post(message, started)
+            else:
+                status, excerpt, retry_after = message.auth.send(
+                    lambda authorization: self._post(message, started, authorization),
+                    self._managers[message.allow_private],
+                )
+        except (DestinationRefused, AuthorizationFailed) as exc:
             return self._result(started, error=str(exc))
         except NewConnectionError as exc:
             # Before the timeouts: urllib3 makes it a ConnectTimeoutError.
@@ -299,7 +325,12 @@ class Sender:
         with ThreadPoolExecutor(workers, thread_name_prefix="webhook-sender") as pool:
             return list(pool.map(lambda m: self.send(m, deadline), messages))
 
-    def _post(self, message, started):
+    def _manager(self, message):
+        if message.tls is None:
+            return self._managers[message.allow_private]
+        return message.tls.manager(message.allow_private, self._resolver)
+
+    def _post(self, message, started, bearer=None):
         url, authorization = split_credentials(message.url)
         headers = {
             "User-Agent": USER_AGENT,
@@ -307,15 +338,20 @@ class Sender:
             **message.headers,
             "Content-Type": "application/json",
         }
-        if authorization and "Authorization" not in headers:
+        if bearer:
+            headers["Authorization"] = bearer
+        elif authorization and "Authorization" not in headers:
             headers["Authorization"] = authorization
+        headers.update(
+            trace_context.outgoing_headers(message.trace_id, message.span_id)
+        )
         if message.secrets:
             headers.update(
                 standard_webhooks.sign_headers(
                     message.secrets, message.msg_id, message.body
                 )
             )
-        response = self._managers[message.allow_private].request(
+        response = self._manager(message).request(
             "POST",
             url,
             body=message.body,

@@ -11,7 +11,9 @@ Three concerns are kept apart, as in the ``limits`` library:
   than the period: no sequence of calls ever gets more than ``quantity``
   accepted within any ``period`` seconds, and a client that spent its quota
   waits at most one bucket (1/60 of the period) longer than an exact log
-  would make it;
+  would make it. Each window also keeps when its newest call leaves it
+  (``expires_at``): the newest bucket leaves then, so ``Retry-After`` and
+  the ``t`` of ``RateLimit`` never exceed the period;
 * the **storage** keeps the buckets: :class:`MemoryStorage` (one process,
   for tests and tools), :class:`PostgresStorage` (an UNLOGGED table and one
   server-side function: one round trip per decision) and

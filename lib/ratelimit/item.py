@@ -9,6 +9,8 @@ import functools
 import re
 from typing import NamedTuple
 
+from ..messages import Refusal, _
+
 UNITS = {
     "second": 1,
     "minute": 60,
@@ -60,8 +62,10 @@ def parse_limits(text):
             continue
         limit = _parse_limit(item)
         if limit.seconds in limits:
-            raise ValueError(
-                f"{item!r} and {str(limits[limit.seconds])!r} limit the same period"
+            raise Refusal(
+                _("%(item)s and %(other)s limit the same period"),
+                item=repr(item),
+                other=repr(str(limits[limit.seconds])),
             )
         limits[limit.seconds] = limit
     return tuple(limits[seconds] for seconds in sorted(limits))
@@ -72,13 +76,19 @@ def _parse_limit(item):
     unit = match and match["unit"].lower()
     unit = unit and UNIT_ALIASES.get(unit, unit.removesuffix("s"))
     if not match or unit not in UNITS:
-        raise ValueError(
-            f"{item!r} is not a rate limit: write it like 100/minute, "
-            "5000/hour or 10/15 minutes"
+        raise Refusal(
+            _(
+                "%(item)s is not a rate limit: write it like 100/minute, "
+                "5000/hour or 10/15 minutes"
+            ),
+            item=repr(item),
         )
     quantity = int(match["quantity"])
     multiple = int(match["multiple"] or 1)
     if quantity < 1 or multiple < 1:
-        raise ValueError(f"{item!r}: the quantity and the period must be positive")
+        raise Refusal(
+            _("%(item)s: the quantity and the period must be positive"),
+            item=repr(item),
+        )
     name = unit if multiple == 1 else f"{multiple} {unit}s"
     return Limit(quantity, multiple * UNITS[unit], name)

@@ -59,30 +59,59 @@ class Decision:
         return tuple(state.limit for state in self.states)
 
 
+def window_expired(expires_at, now):
+    """Whether every call of a window whose newest call leaves it at
+    ``expires_at`` (None: not known) has left it by ``now``: the storages
+    then count none of its buckets.
+
+    >>> window_expired(160.0, 159.9), window_expired(160.0, 160.0)
+    (False, True)
+    """
+    return expires_at is not None and expires_at <= now
+
+
 def make_decision(limits, now, windows, allowed, cost=1, consumed=False):
     """Builds the :class:`Decision` from what a storage read.
 
-    ``windows`` holds, for each limit, ``(current bucket, {bucket: count})``
-    as read BEFORE the call was counted; ``consumed`` says the call was
+    ``windows`` holds, for each limit, ``(current bucket, {bucket: count},
+    expires_at)`` as read BEFORE the call was counted; ``expires_at`` is
+    when the window's newest call leaves it (that call's time plus the
+    period, None when the storage does not know it): the newest bucket
+    leaves then rather than a whole bucket later, so that a client is never
+    told to wait longer than the period. ``consumed`` says the call was
     counted (then ``cost`` is added to the current bucket here).
+
+    >>> minute = Limit(1, 60, "minute")
+    >>> made = make_decision((minute,), 100.5, [(100, {}, None)], True, consumed=True)
+    >>> made.reset
+    60.0
+    >>> refused = make_decision((minute,), 130.0, [(130, {100: 1}, 160.5)], False)
+    >>> refused.retry_after, refused.reset
+    (30.5, 30.5)
     """
     states = []
-    for limit, (current, counts) in zip(limits, windows, strict=True):
-        width = bucket_width(limit)
+    for limit, window in zip(limits, windows, strict=True):
+        current, counts = window[0], window[1]
+        expires_at = window[2] if len(window) > 2 else None
         oldest = current - BUCKETS
+        if window_expired(expires_at, now):
+            counts, expires_at = {}, None
         live = {b: c for b, c in counts.items() if b >= oldest and c > 0}
         if consumed:
             live[current] = live.get(current, 0) + cost
+            expires_at = max(expires_at or now, now + limit.seconds)
         ordered = sorted(live.items())
         used = sum(live.values())
-        reset = (ordered[-1][0] + BUCKETS + 1) * width - now if ordered else 0.0
+        leaves = _leaving_times(limit, ordered, expires_at)
         states.append(
             LimitState(
                 limit=limit,
                 used=used,
                 remaining=max(0, limit.quantity - used),
-                reset=max(0.0, reset),
-                wait=_wait(limit, ordered, used, cost, now),
+                reset=_within_period(limit, leaves[-1] - now if leaves else 0.0),
+                wait=_within_period(
+                    limit, _wait(limit, ordered, leaves, used, cost, now)
+                ),
             )
         )
     if allowed:
@@ -102,7 +131,29 @@ def make_decision(limits, now, windows, allowed, cost=1, consumed=False):
     )
 
 
-def _wait(limit, ordered, used, cost, now):
+def _leaving_times(limit, ordered, expires_at):
+    """When the calls of each of the ``ordered`` live buckets leave the
+    window: a bucket is counted whole until the window no longer overlaps
+    it, BUCKETS + 1 buckets after its start, except the newest, whose calls
+    are all out once the newest call is (``expires_at``)."""
+    width = bucket_width(limit)
+    leaves = [(bucket + BUCKETS + 1) * width for bucket, _count in ordered]
+    if leaves and expires_at is not None:
+        leaves[-1] = min(leaves[-1], expires_at)
+    return leaves
+
+
+def _within_period(limit, seconds):
+    """``seconds`` of waiting, never below 0 nor above the period: a call
+    leaves a window at most one period after it was made (a longer figure
+    only comes from clocks stepping back or float rounding); infinite when
+    no wait would do."""
+    if math.isinf(seconds):
+        return seconds
+    return min(max(0.0, seconds), float(limit.seconds))
+
+
+def _wait(limit, ordered, leaves, used, cost, now):
     """Seconds until ``cost`` more calls fit in ``limit``: the oldest buckets
     leave the window one by one until enough calls have left with them."""
     excess = used + cost - limit.quantity
@@ -110,10 +161,9 @@ def _wait(limit, ordered, used, cost, now):
         return 0.0
     if cost > limit.quantity:
         return math.inf
-    width = bucket_width(limit)
     freed = 0
-    for bucket, count in ordered:
+    for (_bucket, count), leaves_at in zip(ordered, leaves, strict=True):
         freed += count
         if freed >= excess:
-            return max(0.0, (bucket + BUCKETS + 1) * width - now)
+            return max(0.0, leaves_at - now)
     return math.inf  # unreachable: the buckets hold ``used`` calls

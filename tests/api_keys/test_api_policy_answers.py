@@ -8,6 +8,7 @@ import datetime
 from odoo.tests import tagged
 from odoo.tools import SQL
 
+from ..ui.test_i18n_messages import french
 from .test_api_policy import ApiPolicyCase
 
 NOT_FOUND = "werkzeug.exceptions.NotFound"
@@ -69,6 +70,28 @@ class TestPolicyAnswers(ApiPolicyCase):
         body = self.assertDenied(response, "read-only")
         self.assertEqual(body["context"]["policy"]["reason"], "read_only")
         self.assertTrue(body["message"].endswith("Use a key whose policy may write."))
+
+    def test_answers_to_programs_stay_english(self):
+        """The key's user reads French in Odoo and its program asks for
+        French; it is answered in English all the same."""
+        token, _key = self.make_key(self.partners_policy)
+        self.assertTrue(self.env["res.lang"]._activate_lang("fr_FR"))
+        self.api_user.lang = "fr_FR"
+        french_texts = {
+            "Policy %(policy)s refuses %(what)s: %(reason)s. %(hint)s": (
+                "La politique %(policy)s refuse %(what)s"
+            ),
+        }
+        with french(self.env, french_texts), self.refused():
+            response = self.json2(
+                token,
+                "res.users",
+                "search_read",
+                headers={"Accept-Language": "fr-FR,fr;q=0.9"},
+                domain=[],
+            )
+        body = self.assertDenied(response, "no rule allows it")
+        self.assertTrue(body["message"].startswith("Policy 'Partners' refuses"))
 
     def _expire(self, key, column, moment):
         self.env.cr.execute(

@@ -43,7 +43,10 @@ class ReachCase(ApiPolicyCase):
         )
 
     def admin_key(self, *rules, **values):
-        policy = self.make_policy("Reach", *rules, **values)
+        # policy names are unique: the first one of a test is "Reach"
+        taken = self.Policy.search_count([("name", "=like", "Reach%")])
+        name = f"Reach {taken + 1}" if taken else "Reach"
+        policy = self.make_policy(name, *rules, **values)
         token, _key = self.make_key(policy, user=self.admin_user)
         return token
 

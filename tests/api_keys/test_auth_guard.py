@@ -44,6 +44,14 @@ class AuthGuardCase(HttpCase):
             f"auth-failure:{self.address}", ratelimit.parse_limits("3/minute")
         )
 
+    def _new_key(self):
+        """A key no worker has verified yet."""
+        return (
+            self.env["res.users.apikeys"]
+            .with_user(self.user)
+            ._generate(None, "guard", datetime.now() + timedelta(days=1))
+        )
+
     def _call(self, key=None, address=None):
         headers = {
             "Content-Type": "application/json",
@@ -64,7 +72,8 @@ class TestBearerAuthenticationGuard(AuthGuardCase):
     request, before any controller: the answers (401, then 429 with
     Retry-After) are what a client guessing keys sees."""
 
-    def test_failures_get_the_address_blocked_even_with_the_right_key(self):
+    def test_failures_get_the_address_blocked_for_keys_not_verified(self):
+        unverified = self._new_key()
         self.assertEqual(self._call(self.key).status_code, 200)
         wrong = "0" * 40
         self.assertEqual(self._call(wrong).status_code, 401)
@@ -73,9 +82,11 @@ class TestBearerAuthenticationGuard(AuthGuardCase):
             self.assertEqual(self._call(wrong).status_code, 401)
         self.assertIn(f"blocked for {self.address} after 3 failed", logs.output[0])
 
-        blocked = self._call(self.key)
+        # A token the worker has not verified is refused before it is
+        # checked, whether it is right or not: the guard cannot tell.
+        blocked = self._call(unverified)
         self.assertEqual(blocked.status_code, 429)
-        self.assertTrue(55 <= int(blocked.headers["Retry-After"]) <= 61)
+        self.assertTrue(55 <= int(blocked.headers["Retry-After"]) <= 60)
         body = blocked.json()
         self.assertEqual(body["name"], "werkzeug.exceptions.TooManyRequests")
         self.assertIn("Too many failed API key authentications", body["message"])
@@ -83,7 +94,18 @@ class TestBearerAuthenticationGuard(AuthGuardCase):
         self.assertEqual(self._call(wrong).status_code, 429)
 
         # The limit is per address: another client is not blocked.
-        self.assertEqual(self._call(self.key, next(_addresses)).status_code, 200)
+        self.assertEqual(self._call(unverified, next(_addresses)).status_code, 200)
+
+    def test_a_verified_key_keeps_working_beside_a_guesser(self):
+        """A client whose key the worker verified before is no guesser: it
+        keeps working from an address a guesser got blocked (behind the
+        same NAT), without the guard's storage being consulted for it."""
+        self.assertEqual(self._call(self.key).status_code, 200)
+        for _ in range(3):
+            self.assertEqual(self._call("0" * 40).status_code, 401)
+        self.assertEqual(self._call("1" * 40).status_code, 429)
+        self.assertEqual(self._call(self.key).status_code, 200)
+        self.assertEqual(self._call(self._new_key()).status_code, 429)
 
     def test_calls_without_a_key_and_right_keys_are_no_failures(self):
         for _ in range(4):
@@ -180,22 +202,26 @@ class TestLegacyRpcGuard(AuthGuardCase):
         self.assertEqual(body["error"]["data"]["name"], "odoo.exceptions.AccessDenied")
         self.assertIn(f"blocked for {self.address} after 3 failed", logs.output[0])
 
-        # the correct key is refused, on every channel
+        # a key the worker has not verified is refused, on every channel,
+        # while the key verified before keeps working (no guess)
+        unverified = self._new_key()
         with (
             mute_logger("odoo.http"),
             self.assertRaises(xmlrpc.client.Fault) as caught,
         ):
-            self._xmlrpc(self.key)
+            self._xmlrpc(unverified)
         self.assertEqual(caught.exception.faultCode, 2)  # a UserError
         self.assertIn(
             "Too many failed API key authentications", caught.exception.faultString
         )
         self.assertIn("3/minute", caught.exception.faultString)
         with mute_logger("odoo.http"):
-            body = self._jsonrpc(self.key)
+            body = self._jsonrpc(unverified)
         self.assertIn("RateLimitExceeded", body["error"]["data"]["name"])
         self.assertIn(self.address, body["error"]["data"]["message"])
-        self.assertEqual(self._call(self.key).status_code, 429)
+        self.assertEqual(self._call(unverified).status_code, 429)
+        self.assertEqual(self._xmlrpc(self.key), 1)
+        self.assertEqual(self._call(self.key).status_code, 200)
 
     def test_bearer_failures_block_legacy_calls(self):
         for _ in range(2):
@@ -206,7 +232,7 @@ class TestLegacyRpcGuard(AuthGuardCase):
             mute_logger("odoo.http"),
             self.assertRaises(xmlrpc.client.Fault) as caught,
         ):
-            self._xmlrpc(self.key)
+            self._xmlrpc(self._new_key())
         self.assertIn(
             "Too many failed API key authentications", caught.exception.faultString
         )

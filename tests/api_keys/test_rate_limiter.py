@@ -86,7 +86,9 @@ class TestRateLimiter(TransactionCase):
         for _ in range(3):
             self.limiter._hit(self.prefix + "d", "3/minute")
         self.assertFalse(self.limiter._hit(self.prefix + "d", "3/minute").allowed)
-        self.assertEqual(sum(int(c) for c in client.hvals(window)), 3)
+        self.assertEqual(
+            sum(int(c) for f, c in client.hgetall(window).items() if f != b"x"), 3
+        )
         self.assertEqual(self._postgres_keys(), set())
 
     def test_unreachable_redis_refuses_by_default(self):

@@ -91,7 +91,7 @@ def test_headers_of_an_allowed_and_a_refused_decision():
     headers = dict(ratelimit.decision_headers(decision))
     assert headers == {
         "RateLimit-Policy": '"minute";q=100;w=60, "hour";q=5000;w=3600',
-        "RateLimit": '"minute";r=42;t=61',
+        "RateLimit": '"minute";r=42;t=60',
         "X-RateLimit-Limit": "100",
         "X-RateLimit-Remaining": "42",
         "X-RateLimit-Reset": str(int(T0) + 61),
@@ -207,7 +207,8 @@ def test_peek_counts_nothing(storage):
     assert storage.hit(key, limits, now=T0).allowed
     peeked = storage.peek(key, limits, now=T0 + 1)
     assert not peeked.allowed
-    assert peeked.retry_after == pytest.approx(60)
+    # the only call, made at T0, leaves the window at T0 + 60
+    assert peeked.retry_after == pytest.approx(59)
 
 
 def test_keys_are_independent_and_clear_forgets(storage):
@@ -268,6 +269,9 @@ def test_no_window_ever_holds_more_than_the_quantity(storage):
             expected.remaining,
         )
         assert decision.retry_after == pytest.approx(expected.retry_after, abs=1e-5)
+        for state in decision.states:
+            assert state.reset <= state.limit.seconds
+            assert state.wait <= state.limit.seconds
         if decision.allowed:
             accepted.append(now)
     assert 30 < len(accepted) < 300
@@ -287,6 +291,29 @@ def test_retry_after_is_exact(storage):
     assert retry_at == pytest.approx(T0 + 61)
     assert not storage.peek(key, limits, now=retry_at - 0.001).allowed
     assert storage.peek(key, limits, now=retry_at).allowed
+
+
+@pytest.mark.parametrize("text", ["1/minute", "2/day"])
+def test_waits_never_exceed_the_period(storage, text):
+    """``t`` and ``Retry-After`` are at most the period, and true: a call
+    made in the middle of a bucket leaves the window one period after it
+    was made, not when the bucket does."""
+    (limit,) = limits = parse_limits(text)
+    key = _key(storage)
+    made = T0 + 0.7 * ratelimit.bucket_width(limit)
+    for _ in range(limit.quantity):
+        allowed = storage.hit(key, limits, now=made)
+        assert allowed.allowed
+        assert allowed.reset == pytest.approx(limit.seconds)
+    headers = dict(ratelimit.decision_headers(allowed))
+    assert headers["RateLimit"].endswith(f";t={limit.seconds}")
+    refused = storage.hit(key, limits, now=made)
+    assert not refused.allowed
+    assert ratelimit.retry_after_seconds(refused) == limit.seconds
+    later = storage.hit(key, limits, now=made + limit.seconds / 2)
+    assert later.retry_after == pytest.approx(limit.seconds / 2)
+    assert not storage.peek(key, limits, now=made + limit.seconds - 0.01).allowed
+    assert storage.hit(key, limits, now=made + limit.seconds).allowed
 
 
 def test_concurrent_hits_from_many_connections_never_overshoot(storage):

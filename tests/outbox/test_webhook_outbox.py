@@ -116,6 +116,64 @@ class TestWebhookOutbox(WebhookCase):
         self.assertEqual(json.loads(got.body)["name"], "Azure")
         self.assertEqual(delivery.state, "delivered")
 
+    def test_queuing_an_event_costs_one_insert_and_one_wake(self):
+        """The outbox write sits on the business transaction's path: the
+        deliveries of an event to several endpoints are one INSERT, the
+        dispatchers' wake-up one more statement, once per transaction."""
+        endpoints = self.env["integration.webhook.endpoint"].create(
+            [{"name": f"e{n}", "url": self.receiver.url(f"/e{n}")} for n in range(3)]
+        )
+        partner = self.env["res.partner"].create({"name": "Azure"})
+        endpoints.mapped("delivery_ids")  # read before: must not go stale
+        self.env.flush_all()
+        before = self.env.cr.sql_log_count
+        deliveries = self.Delivery._enqueue_event(endpoints, '{"n": 1}', record=partner)
+        self.Delivery._enqueue_event(endpoints, '{"n": 2}', record=partner)
+        self.assertEqual(self.env.cr.sql_log_count - before, 2)
+        before = self.env.cr.sql_log_count
+        self.env.cr.precommit.run()  # what the commit runs: the wake-up
+        self.assertEqual(self.env.cr.sql_log_count - before, 1)
+        self.assertEqual(len(endpoints.delivery_ids), 6)
+        self.assertRecordValues(
+            deliveries,
+            [
+                {
+                    "endpoint_id": endpoint.id,
+                    "state": "pending",
+                    "attempt_count": 0,
+                    "res_model": "res.partner",
+                    "res_id": partner.id,
+                    "is_test": False,
+                    "create_uid": self.env.uid,
+                }
+                for endpoint in endpoints
+            ],
+        )
+        self.assertEqual(len(set(deliveries.mapped("uuid"))), 3)
+        self.assertTrue(all(deliveries.mapped("next_attempt_at")))
+        triggers = self.env["ir.cron.trigger"].search(
+            [("cron_id", "in", self.env["ir.cron"]._integration_dispatcher_crons().ids)]
+        )
+        self.assertTrue(triggers)
+
+    def test_no_stored_field_is_computed_from_deliveries(self):
+        """Deliveries are written by one INSERT, which recomputes nothing
+        (see _insert_deliveries): no stored field may depend on them."""
+        # A new delivery has no attempts yet: what depends on it through
+        # its attempts needs nothing.
+        attempts = self.env["integration.webhook.attempt"]._fields["delivery_id"]
+
+        def stored(tree):
+            yield from (field for field in tree.root if field.store)
+            for key, subtree in tree.items():
+                if key != attempts:
+                    yield from stored(subtree)
+
+        for field in self.Delivery._fields.values():
+            if field.store:
+                dependent = list(stored(self.env.registry.get_trigger_tree([field])))
+                self.assertFalse(dependent, f"{field} triggers {dependent}")
+
     def test_immediate_mode_keeps_odoos_behaviour(self):
         action = self.make_action(
             self.receiver.url("/ok"), webhook_delivery_mode="immediate"

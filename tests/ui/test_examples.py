@@ -26,6 +26,7 @@ from odoo.tools import mute_logger
 
 from ...lib import standard_webhooks
 from ..common import ApiKeyMixin, forget_rate_limits, run_dispatcher
+from ..webhook_receiver import WebhookReceiver
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NODE = shutil.which("node") or "node"
@@ -472,3 +473,79 @@ class TestExamples(ApiKeyMixin, HttpCase):
             timeout=10,
         )
         self.assertEqual(forged.status_code, 401)
+
+    # -- Ed25519 (v1a) on the receiver's side ---------------------------------
+
+    def verify_with_node(self, public_key, received, body=None):
+        """Runs the Node.js v1a snippet on a request the test receiver got;
+        returns its exit code and output."""
+        request = {
+            "headers": received.headers,
+            "body": (received.body if body is None else body).decode(),
+        }
+        done = subprocess.run(  # noqa: S603 (the example's own command)
+            [NODE, "verify_ed25519.mjs"],
+            cwd=EXAMPLES,
+            env={**os.environ, "ODOO_WEBHOOK_PUBLIC_KEY": public_key},
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            # pylint: disable-next=subprocess-popen-preexec-fn
+            preexec_fn=_unlimited_memory,
+        )
+        return done.returncode, done.stdout or done.stderr
+
+    def test_receivers_verify_ed25519_signatures(self):
+        module = load_example("verify_ed25519")
+        with WebhookReceiver() as receiver:
+            endpoint = self.env["integration.webhook.endpoint"].create(
+                {
+                    "name": "Warehouse (Ed25519)",
+                    "url": receiver.url("/ok"),
+                    "signature_algorithm": "ed25519",
+                    "allow_private_network": True,
+                }
+            )
+            self.env["integration.webhook.delivery"]._enqueue(
+                endpoint, json.dumps({"_model": "sale.order", "_id": 40})
+            )
+            with self.serving():
+                self.dispatch()
+            (received,) = receiver.wait_for(1)
+            # With the public key only: Node's crypto.verify and Python's
+            # cryptography accept what the dispatcher signed.
+            public_key = endpoint.public_key
+            self.assertEqual(
+                self.verify_with_node(public_key, received),
+                (0, '{"_model":"sale.order","_id":40}\n'),
+            )
+            self.assertEqual(
+                module.verify(public_key, received.headers, received.body)["_id"], 40
+            )
+            forged = received.body.replace(b"40", b"41")
+            code, output = self.verify_with_node(public_key, received, forged)
+            self.assertEqual((code, output), (1, "refused: no valid signature\n"))
+            with self.assertRaises(module.InvalidSignature):
+                module.verify(public_key, received.headers, forged)
+            other = standard_webhooks.public_key(
+                standard_webhooks.generate_signing_key()
+            )
+            self.assertEqual(self.verify_with_node(other, received)[0], 1)
+
+            # During a rotation both keys sign: the receiver's old public key
+            # still verifies.
+            endpoint.action_rotate_secret()
+            receiver.clear()
+            self.env["integration.webhook.delivery"]._enqueue(
+                endpoint, json.dumps({"_model": "sale.order", "_id": 42})
+            )
+            with self.serving():
+                self.dispatch()
+            (received,) = receiver.wait_for(1)
+            for key in (public_key, endpoint.public_key):
+                self.assertEqual(self.verify_with_node(key, received)[0], 0)
+                self.assertEqual(
+                    module.verify(key, received.headers, received.body)["_id"], 42
+                )

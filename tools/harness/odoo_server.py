@@ -91,6 +91,26 @@ class OdooServer:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
 
+    def cpu_seconds(self):
+        """CPU time (user + system) used so far by the processes of the
+        server's process group that are alive (the master and its workers),
+        read from /proc; measure a span of work as the difference of two
+        readings around it, over which no worker was recycled."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # exited meanwhile
+            # The command name, in parentheses, may hold spaces.
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[2]) == self.process.pid:  # pgrp
+                total += int(fields[11]) + int(fields[12])  # utime + stime
+        return total / tick
+
     def log_text(self):
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 

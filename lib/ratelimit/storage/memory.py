@@ -3,7 +3,7 @@
 import threading
 import time
 
-from ..window import BUCKETS, current_bucket
+from ..window import BUCKETS, current_bucket, window_expired
 from .base import Storage
 
 
@@ -23,16 +23,21 @@ class MemoryStorage(Storage):
             allowed = True
             for limit in limits:
                 current = current_bucket(limit, now)
-                counts = self._windows.get((key, limit.seconds), {})
+                counts, expires_at = self._windows.get((key, limit.seconds), ({}, None))
+                if window_expired(expires_at, now):
+                    counts, expires_at = {}, None
                 counts = {b: c for b, c in counts.items() if b >= current - BUCKETS}
                 if sum(counts.values()) + cost > limit.quantity:
                     allowed = False
-                windows.append((current, counts))
+                windows.append((current, counts, expires_at))
             if consume and allowed:
-                for limit, (current, counts) in zip(limits, windows, strict=True):
+                for limit, (current, counts, expires_at) in zip(
+                    limits, windows, strict=True
+                ):
                     stored = dict(counts)
                     stored[current] = stored.get(current, 0) + cost
-                    self._windows[(key, limit.seconds)] = stored
+                    expires_at = max(expires_at or now, now + limit.seconds)
+                    self._windows[(key, limit.seconds)] = (stored, expires_at)
             if tally:
                 self._count(tally, "allowed" if allowed else "refused", 1)
         return allowed, now, windows

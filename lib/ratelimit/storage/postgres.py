@@ -50,8 +50,8 @@ class PostgresStorage(Storage):
             )
             rows = cr.fetchall()
         windows = [
-            (current, dict(zip(buckets, counts, strict=True)))
-            for _allowed, _now, current, buckets, counts in rows
+            (current, dict(zip(buckets, counts, strict=True)), expires_at)
+            for _allowed, _now, current, buckets, counts, expires_at in rows
         ]
         return rows[0][0], rows[0][1], windows
 

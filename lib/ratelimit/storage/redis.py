@@ -8,9 +8,10 @@ from ..window import BUCKETS
 from .base import Storage
 
 _RESOURCES = Path(__file__).parent / "resources"
-# Redis: one hash per key and period, bucket -> count, expiring with its
-# newest bucket; one hash of tallies. The script reads the clock of the
-# Redis server, the same for every process.
+# Redis: one hash per key and period, bucket -> count, and the field ``x``:
+# when its newest call leaves the window (the hash expires then); one hash
+# of tallies. The script reads the clock of the Redis server, the same for
+# every process.
 REDIS_DECIDE = (_RESOURCES / "redis_decide.lua").read_text()
 REDIS_DRAIN = (_RESOURCES / "redis_drain.lua").read_text()
 
@@ -46,9 +47,15 @@ class RedisStorage(Storage):
             args += [limit.quantity, limit.seconds]
         raw = self._decide_script(keys=keys, args=args)
         windows = []
-        for current, live in raw[2:]:
+        for current, live, expires_at in raw[2:]:
             counts = zip(live[::2], live[1::2], strict=True)
-            windows.append((int(current), {int(b): int(c) for b, c in counts}))
+            windows.append(
+                (
+                    int(current),
+                    {int(b): int(c) for b, c in counts},
+                    float(expires_at) if expires_at else None,
+                )
+            )
         return bool(raw[0]), float(raw[1]), windows
 
     def count(self, tally, field, amount=1):

@@ -14,12 +14,17 @@ CREATE UNLOGGED TABLE IF NOT EXISTS integration_rate_limit_tally (
     value bigint NOT NULL,
     PRIMARY KEY (name, field)
 );
+-- r_expires: when the newest call of the window leaves it (a column added
+-- to the result, which CREATE OR REPLACE cannot change).
+DROP FUNCTION IF EXISTS integration_rate_limit_decide(
+    varchar, integer[], integer[], integer, boolean, double precision, varchar,
+    integer);
 CREATE OR REPLACE FUNCTION integration_rate_limit_decide(
     p_key varchar, p_quantities integer[], p_periods integer[], p_cost integer,
     p_consume boolean, p_now double precision, p_tally varchar, p_buckets integer
 ) RETURNS TABLE (
     r_allowed boolean, r_now double precision, r_current bigint,
-    r_buckets bigint[], r_counts integer[]
+    r_buckets bigint[], r_counts integer[], r_expires double precision
 ) LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     v_now double precision := coalesce(
@@ -28,6 +33,9 @@ DECLARE
     v_allowed boolean := true;
     v_current bigint[] := '{}';
     v_found boolean[] := '{}';
+    -- When the newest call of each window leaves it (expires_at), or NULL.
+    v_expires double precision[] := '{}';
+    v_row_expires double precision;
     -- The live buckets of every window, one after the other; window i
     -- holds elements v_from[i] .. v_from[i + 1] - 1.
     v_from integer[] := '{}';
@@ -49,10 +57,19 @@ BEGIN
         v_current[i] := floor(v_now / v_width)::bigint;
         v_from[i] := coalesce(array_length(v_all_buckets, 1), 0) + 1;
         v_used := 0;
-        SELECT w.buckets, w.counts INTO v_row_buckets, v_row_counts
+        SELECT w.buckets, w.counts, w.expires_at
+          INTO v_row_buckets, v_row_counts, v_row_expires
           FROM integration_rate_limit_counter w
          WHERE w.key = p_key AND w.period = p_periods[i];
         v_found[i] := FOUND;
+        v_expires[i] := NULL;
+        IF FOUND AND v_row_expires <= v_now THEN
+            -- every call has left the window
+            v_row_buckets := '{}';
+            v_row_counts := '{}';
+        ELSIF FOUND THEN
+            v_expires[i] := v_row_expires;
+        END IF;
         FOR j IN 1 .. coalesce(array_length(v_row_buckets, 1), 0) LOOP
             IF v_row_buckets[j] >= v_current[i] - p_buckets THEN
                 v_all_buckets := v_all_buckets || v_row_buckets[j];
@@ -73,6 +90,7 @@ BEGIN
         r_current := v_current[i];
         r_buckets := v_buckets;
         r_counts := v_counts;
+        r_expires := v_expires[i];
         RETURN NEXT;
         CONTINUE WHEN NOT (p_consume AND v_allowed);
         v_slot := array_position(v_buckets, v_current[i]);
@@ -82,11 +100,10 @@ BEGIN
         ELSE
             v_counts[v_slot] := v_counts[v_slot] + p_cost;
         END IF;
-        v_width := p_periods[i]::double precision / p_buckets;
         IF v_found[i] THEN
             UPDATE integration_rate_limit_counter
                SET buckets = v_buckets, counts = v_counts,
-                   expires_at = (v_current[i] + p_buckets + 1) * v_width
+                   expires_at = greatest(v_expires[i], v_now + p_periods[i])
              WHERE key = p_key AND period = p_periods[i];
         END IF;
         -- New, or removed by the clean-up since it was read.
@@ -94,7 +111,7 @@ BEGIN
             INSERT INTO integration_rate_limit_counter AS w
                    (key, period, buckets, counts, expires_at)
             VALUES (p_key, p_periods[i], v_buckets, v_counts,
-                    (v_current[i] + p_buckets + 1) * v_width)
+                    greatest(v_expires[i], v_now + p_periods[i]))
             ON CONFLICT (key, period) DO UPDATE
                SET buckets = EXCLUDED.buckets, counts = EXCLUDED.counts,
                    expires_at = EXCLUDED.expires_at;

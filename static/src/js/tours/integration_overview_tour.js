@@ -12,6 +12,10 @@ registry.category("web_tour.tours").add("integration_gateway_overview", {
             content: "The disabled endpoint is there too",
             trigger: ".o_kanban_record:contains('Accounting export') .badge:contains('Disabled')",
         },
+        {
+            content: "Tiles count what was refused on the way in",
+            trigger: ".o_integration_overview_tiles button[name='incoming_refused']",
+        },
         screenshotStep(
             "overview",
             ".o_kanban_record:contains('Warehouse orders') div[name='latency']:contains('ms')",
@@ -57,6 +61,22 @@ registry.category("web_tour.tours").add("integration_gateway_overview", {
             "deliveries_pivot",
             ".o_pivot table th:contains('Carrier tracking')",
             "Deliveries per endpoint and state"
+        ),
+        {
+            content: "Open the Technical menu for the settings",
+            trigger: ".o_menu_sections button[data-menu-xmlid='base.menu_custom']",
+            run: "click",
+        },
+        {
+            content: "Open the Integrations settings",
+            trigger:
+                ".o-dropdown--menu .dropdown-item[data-menu-xmlid='integration_gateway.menu_integration_settings']",
+            run: "click",
+        },
+        screenshotStep(
+            "settings",
+            "#integration_retention_days",
+            "Settings: dispatchers, retention, the default policy, rate limits"
         ),
     ],
 });

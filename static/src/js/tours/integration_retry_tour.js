@@ -4,18 +4,57 @@ import {screenshotStep} from "./screenshot";
 registry.category("web_tour.tours").add("integration_gateway_retry", {
     steps: () => [
         {
-            content: "Show only dead deliveries",
+            content: "The list opens on what needs a look: waiting and dead deliveries",
+            trigger: ".o_searchview_facet:contains('Waiting'):contains('Dead')",
+        },
+        {
+            content: "Open the filters",
             trigger: ".o_searchview_input",
             run: "click",
         },
         {
-            content: "Filter Dead",
-            trigger: ".o_filter_menu .o-dropdown-item:contains('Dead')",
+            content: "Leave the waiting ones out",
+            trigger: ".o_filter_menu .o-dropdown-item:contains('Waiting')",
+            run: "click",
+        },
+        {
+            content: "Close the filters",
+            trigger: ".o_searchview_facet:not(:contains('Waiting')):contains('Dead')",
+            run: "click",
+        },
+        screenshotStep(
+            "deliveries_dead",
+            ".o_list_view:not(:has(.o-dropdown--menu)) .o_data_row td[name='state']:contains('Dead')",
+            "Webhook Deliveries filtered on Dead"
+        ),
+        {
+            content: "Open the replay wizard",
+            trigger: ".o_list_view button:contains('Replay failed since')",
+            run: "click",
+        },
+        {
+            content: "Pick the endpoint",
+            trigger: ".modal div[name='endpoint_id'] input",
+            run: "edit Carrier",
+        },
+        {
+            content: "Choose it",
+            trigger: ".modal .o-autocomplete--dropdown-item a:contains('Carrier')",
+            run: "click",
+        },
+        screenshotStep(
+            "replay_wizard",
+            ".modal div[name='delivery_count']:contains('1')",
+            "The replay wizard counts the endpoint's dead deliveries"
+        ),
+        {
+            content: "Close it: this one is sent again from its form",
+            trigger: ".modal .modal-footer button:contains('Close')",
             run: "click",
         },
         {
             content: "Open the dead delivery",
-            trigger: ".o_data_row td[name='state']:contains('Dead')",
+            trigger: "body:not(:has(.modal)) .o_data_row td[name='state']:contains('Dead')",
             run: "click",
         },
         screenshotStep(

@@ -9,8 +9,17 @@ registry.category("web_tour.tours").add("integration_gateway_webhook_endpoint", 
             run: "click",
         },
         {
-            content: "Its secret is shown to the administrator",
-            trigger: ".o_field_widget[name='secret'] span:contains('whsec_')",
+            content: "Its secret is masked",
+            trigger: ".o_field_widget[name='secret']:not(:contains('whsec_'))",
+        },
+        {
+            content: "The administrator reveals it",
+            trigger: "button[name='action_reveal_secret']",
+            run: "click",
+        },
+        {
+            content: "It is shown until closed",
+            trigger: ".o_notification:contains('whsec_')",
         },
         {
             content: "Give the receiver less time",

@@ -96,9 +96,17 @@ class IntegrationApiKeyWizard(models.TransientModel):
         )
         return {
             "type": "ir.actions.act_window",
-            "res_model": "res.users.apikeys.show",
-            "name": self.env._("API Key Ready"),
+            "res_model": "integration.api.key.issued",
+            "name": self.env._("API Key Issued"),
             "views": [(False, "form")],
             "target": "new",
-            "context": {"default_key": token},
+            "context": {
+                "default_key": token,
+                "default_user_id": self.user_id.id,
+                "default_key_name": self.name,
+                "default_policy_id": self.policy_id.id,
+                "default_expiration_date": fields.Datetime.to_string(
+                    self.expiration_date
+                ),
+            },
         }
