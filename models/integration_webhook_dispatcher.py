@@ -17,6 +17,11 @@ LEASE = 120  # seconds a claimed delivery is reserved for its dispatcher, by def
 LEASE_PARAM = "integration_gateway.dispatch_lease"
 LEASE_MARGIN = 10  # seconds kept between the last possible answer and the lease end
 TRIES = 5  # a transaction colliding with another dispatcher is tried again
+# The outcome of requests sent is tried far longer: given up, its deliveries
+# would stay in sending until their lease ends, then be sent again. Every
+# dispatcher records each request as it ends, on the same endpoint rows, so
+# collisions come in runs.
+RECORD_TRIES = 60
 
 _sender_lock = threading.Lock()
 _sender = None
@@ -157,12 +162,12 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
             _logger.warning("%s is not a number of seconds: %r", LEASE_PARAM, value)
             return LEASE
 
-    def _transact(self, work):
+    def _transact(self, work, tries=TRIES):
         """Runs ``work()`` in the current transaction and returns what it
-        returns, trying again (up to ``TRIES`` times, on a fresh snapshot)
+        returns, trying again (up to ``tries`` times, on a fresh snapshot)
         when it collides with another dispatcher; returns None when every
         try collided."""
-        for attempt in range(TRIES):
+        for attempt in range(tries):
             try:
                 return work()
             except (
@@ -178,7 +183,7 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
                     "webhook dispatcher collided with another (try %d)", attempt + 1
                 )
                 # Jitter, so that colliding dispatchers do not collide again.
-                time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # noqa: S311
+                time.sleep(random.uniform(0, 0.02 * min(attempt + 1, 10)))  # noqa: S311
         return None
 
     # -- the dispatcher crons (see ir.cron) -----------------------------------

@@ -8,6 +8,7 @@ from odoo import api, models
 from odoo.tools import SQL
 
 from ..lib.outbox import delivery, endpoint
+from .integration_webhook_dispatcher import RECORD_TRIES
 
 _logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
             disabled = self._update_health(health, now)
             return disabled, self._update_engine(tally, now)
 
-        stored = self._transact(store)
+        stored = self._transact(store, tries=RECORD_TRIES)
         if stored is not None:
             disabled, closed = stored
             if disabled:

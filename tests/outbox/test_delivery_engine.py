@@ -4,6 +4,9 @@ fault suite measures them under load)."""
 
 import json
 from datetime import timedelta
+from unittest.mock import patch
+
+import psycopg2.errors
 
 from odoo import fields
 from odoo.tests import tagged
@@ -251,3 +254,25 @@ class TestDeliveryEngine(WebhookCase):
         self._open_circuit(endpoint)
         dispatcher = self.env["integration.webhook.dispatcher"]
         self.assertTrue(dispatcher._next_probe(fields.Datetime.now()))
+
+    def test_an_outcome_colliding_again_and_again_is_still_recorded(self):
+        # Dispatchers record each request as it ends, on the same endpoint
+        # row: a run of collisions longer than a claim would bear must not
+        # leave a delivery sent in sending, to be sent again after its lease.
+        endpoint = self.make_endpoint("/ok")
+        delivery = self.enqueue(endpoint)
+        dispatcher = type(self.env["integration.webhook.dispatcher"])
+        update_health = dispatcher._update_health
+        collisions = []
+
+        def colliding(recordset, health, now):
+            if len(collisions) < 8:
+                collisions.append(now)
+                raise psycopg2.errors.SerializationFailure("concurrent update")
+            return update_health(recordset, health, now)
+
+        with patch.object(dispatcher, "_update_health", colliding):
+            self.dispatch()
+        self.assertEqual(len(collisions), 8)
+        self.assertEqual(delivery.state, "delivered")
+        self.assertEqual(self.received_count(), 1)
