@@ -173,18 +173,18 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
 
     def _held_back(self, endpoint_ids, claimed_at, probing=()):
         """The endpoints among ``endpoint_ids`` whose deliveries not sent
-        yet must go back to the queue: their circuit is no longer closed
-        (but for the half-open circuits of ``probing``, the endpoints whose
-        probe the batch holds), their pace was cut or they were paused since
-        Unix time ``claimed_at``."""
+        yet must go back to the queue: their circuit is no longer closed,
+        their pace was cut or they were paused since Unix time
+        ``claimed_at``. Never those of ``probing``, whose probe the batch
+        holds: the circuit is half-open for the probe's sake, and nothing
+        else goes to them meanwhile; a probe released would hold the
+        circuit half-open until its lease ends."""
         self.env.cr.execute(
             SQL(
                 """
                 SELECT id FROM integration_webhook_endpoint
-                 WHERE id = ANY(%(ids)s)
-                   AND ((COALESCE(circuit_state, 'closed') != 'closed'
-                         AND NOT (circuit_state = 'half_open'
-                                  AND id = ANY(%(probing)s)))
+                 WHERE id = ANY(%(ids)s) AND id <> ALL(%(probing)s::int[])
+                   AND (COALESCE(circuit_state, 'closed') != 'closed'
                         OR COALESCE(pace_cut_at, 0) >= %(claimed_at)s
                         OR COALESCE(throttle_next_at, 0) > %(paused)s)
                 """,
