@@ -36,6 +36,7 @@
         "views/res_users_views.xml",
         "views/integration_api_usage_views.xml",
         "views/res_config_settings_views.xml",
+        "views/integration_webhook_engine_views.xml",
         "views/integration_webhook_validator_views.xml",
         "views/integration_webhook_rejection_views.xml",
         "views/base_automation_views.xml",

@@ -1,10 +1,13 @@
 """The dispatcher's claim query with 1,000,000 queued deliveries against
 10,000, side by side, with its query plan.
 
-Three databases with the addon: one gets 10,000 queued (due) deliveries,
-another 1,000,000 (``INSERT ... SELECT generate_series``), and the third
+Five databases with the addon: one gets 10,000 queued (due) deliveries,
+another 1,000,000 (``INSERT ... SELECT generate_series``), the third
 10,000 due behind 1,000,000 older ones waiting for a disabled endpoint (its
-deliveries wait until it is enabled again); all analysed. The dispatcher's
+deliveries wait until it is enabled again), and the last two 10,000 and
+1,000,000 for an endpoint keeping per-record order, ten changes of each
+record one after the other (the worst case: nine of every ten rows walked
+wait for an older one); all analysed. The dispatcher's
 own claim queries (``SELECT ... FOR NO KEY UPDATE SKIP LOCKED``, taken from
 a real claim in each database, then rolled back) are timed on each in turn,
 each run in a transaction rolled back, and the plan of the large one is
@@ -27,8 +30,11 @@ from context import FIXTURES, Database, Figure, Report, harness, run_alone
 SMALL = Database("ig_bench_claim_small", "addon", served=False)
 LARGE = Database("ig_bench_claim_large", "addon", served=False)
 HELD = Database("ig_bench_claim_held", "addon", served=False)
-DATABASES = [SMALL, LARGE, HELD]
+ORDERED_SMALL = Database("ig_bench_claim_ordered_small", "addon", served=False)
+ORDERED_LARGE = Database("ig_bench_claim_ordered_large", "addon", served=False)
+DATABASES = [SMALL, LARGE, HELD, ORDERED_SMALL, ORDERED_LARGE]
 ROWS = {SMALL.name: 10_000, LARGE.name: 1_000_000}
+CHANGES = 10  # deliveries of each record, in the per-record case
 GOAL = 2.0  # large / small
 QUICK = {"runs": 20, "large": 100_000}
 
@@ -42,7 +48,8 @@ FILL = """
 INSERT INTO integration_webhook_delivery
     (uuid, endpoint_id, res_model, res_id, payload, state, attempt_count,
      next_attempt_at, create_uid, create_date, write_uid, write_date)
-SELECT gen_random_uuid()::text, %(endpoint)s, 'res.partner', n,
+SELECT gen_random_uuid()::text, %(endpoint)s, 'res.partner',
+       (n - 1) / %(changes)s + 1,
        '{"_action": "Send(#1)", "_id": ' || n || ', "_model": "res.partner", '
        || '"email": "someone@example.com", "name": "Partner ' || n || '"}',
        'pending', 0,
@@ -65,14 +72,29 @@ def add_arguments(parser):
 
 
 def prepare(bench, options):
-    return {db.name: bench.run_script(db.name, SETUP) for db in DATABASES}
+    ordered = (ORDERED_SMALL, ORDERED_LARGE)
+    return {
+        db.name: bench.run_script(
+            db.name, SETUP, "per_record" if db in ordered else "none"
+        )
+        for db in DATABASES
+    }
 
 
 def _fill(db, parts):
-    """``parts``: (endpoint id, rows, hours before now) to insert."""
+    """``parts``: (endpoint id, rows, hours before now[, changes of each
+    record]) to insert."""
     with harness.pg_connection(db) as conn, conn.cursor() as cr:
-        for endpoint, rows, before in parts:
-            cr.execute(FILL, {"endpoint": endpoint, "rows": rows, "before": before})
+        for endpoint, rows, before, *changes in parts:
+            cr.execute(
+                FILL,
+                {
+                    "endpoint": endpoint,
+                    "rows": rows,
+                    "before": before,
+                    "changes": changes[0] if changes else 1,
+                },
+            )
         cr.execute("VACUUM ANALYZE integration_webhook_delivery")
 
 
@@ -100,11 +122,19 @@ def measure(bench, endpoints, options):
             (endpoints[HELD.name]["held"], large, 1),
             (endpoints[HELD.name]["active"], small, 0),
         ],
+        ORDERED_SMALL.name: [
+            (endpoints[ORDERED_SMALL.name]["active"], small, 0, CHANGES)
+        ],
+        ORDERED_LARGE.name: [
+            (endpoints[ORDERED_LARGE.name]["active"], large, 0, CHANGES)
+        ],
     }
     labels = {
         SMALL.name: f"{small:,} queued",
         LARGE.name: f"{large:,} queued",
         HELD.name: f"{small:,} queued behind {large:,} for a disabled endpoint",
+        ORDERED_SMALL.name: f"{small:,} queued, per-record order",
+        ORDERED_LARGE.name: f"{large:,} queued, per-record order",
     }
     report = Report("Claim query of the webhook dispatcher")
     queries = {}
@@ -142,6 +172,7 @@ def measure(bench, endpoints, options):
     medians = {db: statistics.median(values) for db, values in timings.items()}
     ratio = medians[LARGE.name] / medians[SMALL.name]
     held = medians[HELD.name] / medians[SMALL.name]
+    ordered = medians[ORDERED_LARGE.name] / medians[ORDERED_SMALL.name]
     report.lines.append(
         f"claim of 200 rows, {options.runs} runs each, alternating, each in a "
         "transaction rolled back:"
@@ -154,9 +185,10 @@ def measure(bench, endpoints, options):
         )
     report.lines.append(
         f"ratio large / small: {ratio:.2f} (goal <= {GOAL:g}); behind a disabled "
-        f"endpoint's backlog / small: {held:.2f}"
+        f"endpoint's backlog / small: {held:.2f}; per-record order, large / "
+        f"small: {ordered:.2f}"
     )
-    for db in (LARGE.name, HELD.name):
+    for db in (LARGE.name, HELD.name, ORDERED_LARGE.name):
         report.lines.append(
             f"query plans, {labels[db]} (expired leases, then due deliveries):"
         )
@@ -176,6 +208,18 @@ def measure(bench, endpoints, options):
             held,
             goal=f"<= {GOAL:.2f}",
             met=held <= GOAL,
+        ),
+        Figure(
+            f"claim query, per-record order, {large:,} / {small:,} queued rows "
+            "(median)",
+            ordered,
+            goal=f"<= {GOAL:.2f}",
+            met=ordered <= GOAL,
+        ),
+        Figure(
+            f"  claim query, per-record order, {large:,} queued rows",
+            medians[ORDERED_LARGE.name],
+            "ms",
         ),
     ]
     return report

@@ -32,6 +32,10 @@ SIZES = {
     "full": {
         "kill_events": 2000,
         "outage_events": 200,
+        "outage_seconds": 60,
+        "ordered_records": 50,
+        "ordered_updates": 20,
+        "paced_events": 2000,
         "restart_events": 2000,
         "rate_calls": 1000,
         "bad_requests": 1000,
@@ -40,6 +44,10 @@ SIZES = {
     "short": {
         "kill_events": 300,
         "outage_events": 40,
+        "outage_seconds": 14,
+        "ordered_records": 10,
+        "ordered_updates": 5,
+        "paced_events": 300,
         "restart_events": 300,
         "rate_calls": 300,
         "bad_requests": 200,

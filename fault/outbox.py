@@ -5,6 +5,8 @@ check that every event arrived with its own webhook-id."""
 import json
 from pathlib import Path
 
+from lib.outbox import sender
+
 # The fixtures run against the database (see harness.run_script).
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -13,6 +15,11 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # timeout and the margin of 10 s fit in it with room for a batch.
 LEASE = 20  # seconds
 TIMEOUT = 2  # seconds, the endpoint's
+
+# After a crash, at most the requests in flight are sent again: the sender's
+# concurrency for each dispatcher (dispatcher crons, by default 2).
+DISPATCHERS = 2
+MAX_TWICE = sender.CONCURRENCY * DISPATCHERS
 
 SETUP = FIXTURES / "outbox_endpoint.py"
 

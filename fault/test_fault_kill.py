@@ -10,6 +10,7 @@ from conftest import SIZE
 from outbox import (
     EVENTS,
     LEASE,
+    MAX_TWICE,
     SETUP,
     STATES,
     TIMEOUT,
@@ -70,12 +71,16 @@ def test_kill_9_mid_dispatch_loses_nothing(gateway_factory, figures):
         hits = receiver.snapshot()
 
     twice = check_every_event_arrived_once_or_more(hits, events)
+    # Outcomes are recorded as requests end: only those in flight when the
+    # fault struck are sent again.
+    assert twice <= MAX_TWICE, f"{twice} events received twice"
     figures.append(
         f"kill -9: {count} events, server killed after {before} arrived "
         f"({states.get('sending', 0)} in flight, {states.get('delivered', 0)} "
         f"recorded delivered, {states.get('pending', 0)} waiting); all {count} "
         f"delivered {recovered:.0f} s after the kill with their original "
         f"webhook-id, {len({h.webhook_id for h in hits})} distinct ids, "
-        f"{twice} received twice; all recorded delivered {settled:.0f} s after "
+        f"{twice} received twice (goal <= {MAX_TWICE}); all recorded delivered "
+        f"{settled:.0f} s after "
         f"(lease {LEASE} s)"
     )

@@ -5,10 +5,14 @@ from . import integration_webhook_endpoint_urls
 from . import integration_webhook_dispatcher
 from . import integration_webhook_dispatcher_claim
 from . import integration_webhook_dispatcher_store
+from . import integration_webhook_dispatcher_engine
+from . import integration_webhook_endpoint_engine
+from . import res_config_settings_engine
 from . import ir_cron
 from . import integration_webhook_event_type
 from . import integration_webhook_subscription
 from . import integration_webhook_delivery
+from . import integration_webhook_delivery_engine
 from . import integration_webhook_delivery_screens
 from . import integration_webhook_attempt
 from . import ir_actions_server

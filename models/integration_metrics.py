@@ -292,9 +292,13 @@ class IntegrationMetrics(models.AbstractModel):
     def _circuit_states(self):
         """``(endpoint id, circuit state)`` of every endpoint, for the
         ``webhook_endpoint_circuit_state`` gauge
-        (:func:`lib.metrics.circuit_family`): empty until the delivery
-        engine's circuit breaker (``circuit_state``) is there to read."""
-        return []
+        (:func:`lib.metrics.circuit_family`), archived ones left out."""
+        self.env["integration.webhook.endpoint"].flush_model(["circuit_state"])
+        self.env.cr.execute(
+            "SELECT id, COALESCE(circuit_state, 'closed')"
+            "  FROM integration_webhook_endpoint WHERE active ORDER BY id"
+        )
+        return self.env.cr.fetchall()
 
     @api.model
     def _render(self, accept=None):

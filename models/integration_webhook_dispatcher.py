@@ -1,3 +1,4 @@
+import functools
 import logging
 import random
 import threading
@@ -7,7 +8,7 @@ import psycopg2.errors
 
 from odoo import api, models
 
-from ..lib.outbox import sender
+from ..lib.outbox import breaker, flight, sender
 
 _logger = logging.getLogger(__name__)
 
@@ -16,6 +17,11 @@ LEASE = 120  # seconds a claimed delivery is reserved for its dispatcher, by def
 LEASE_PARAM = "integration_gateway.dispatch_lease"
 LEASE_MARGIN = 10  # seconds kept between the last possible answer and the lease end
 TRIES = 5  # a transaction colliding with another dispatcher is tried again
+# The outcome of requests sent is tried far longer: given up, its deliveries
+# would stay in sending until their lease ends, then be sent again. Every
+# dispatcher records each request as it ends, on the same endpoint rows, so
+# collisions come in runs.
+RECORD_TRIES = 60
 
 _sender_lock = threading.Lock()
 _sender = None
@@ -82,18 +88,55 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
     @api.model
     def _dispatch_batch(self, limit=BATCH_SIZE):
         """Claims up to ``limit`` due deliveries (committing the claim), sends
-        them, records the outcome and commits it, reporting the deliveries
-        sent as progress. Returns how many were claimed and how many sent;
-        those that could not be sent within the lease are released."""
+        them, and records and commits their outcomes as their requests end,
+        reporting the deliveries sent as progress. Returns how many were
+        claimed and how many sent; those that could not be sent within the
+        lease, or whose endpoint's circuit opened or pace was cut meanwhile,
+        are released.
+
+        A request starts only once the outcomes of those that ended before
+        it are committed (:func:`lib.outbox.flight.stream`): a crash sends
+        again at most the sender's concurrency, not the batch."""
         lease = self._lease()
         claimed, messages, settings = self._claim(limit, lease)
         if not claimed:
             return 0, 0
-        deadline = time.time() + lease - LEASE_MARGIN
-        results = self._sender().send_many(messages, deadline=deadline)
-        self._record(claimed, results, settings)
-        sent = sum(result.sent for result in results)
-        self.env["ir.cron"]._commit_progress(sent)
+        claimed_at = time.time()
+        deadline = claimed_at + lease - LEASE_MARGIN
+        keys = [row["endpoint_id"] for row in claimed]
+        # The endpoints this batch probes: their circuit is half-open for
+        # the probe's sake, which must not hold the probe back.
+        probing = {row["endpoint_id"] for row in claimed if row.get("probe")}
+        failures, threshold = self._breaker_state(set(keys))
+        poster = self._sender()
+        plan = flight.Plan(keys, failures, threshold, poster.concurrency)
+        sent = 0
+        steps = flight.stream(
+            functools.partial(poster.send, deadline=deadline),
+            messages,
+            keys,
+            plan.decide,
+            poster.concurrency,
+        )
+        for ended in steps:
+            if not ended:
+                continue
+            self._record(
+                [claimed[index] for index, _result in ended],
+                [result for _index, result in ended],
+                settings,
+            )
+            done = 0
+            for index, result in ended:
+                plan.learn(
+                    keys[index],
+                    sent=result.sent,
+                    outcome=breaker.outcome(result.status_code),
+                )
+                done += result.sent
+            sent += done
+            self.env["ir.cron"]._commit_progress(done)
+            plan.hold(self._held_back(set(keys), claimed_at, probing))
         return len(claimed), sent
 
     @api.model
@@ -119,15 +162,18 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
             _logger.warning("%s is not a number of seconds: %r", LEASE_PARAM, value)
             return LEASE
 
-    def _transact(self, work):
+    def _transact(self, work, tries=TRIES):
         """Runs ``work()`` in the current transaction and returns what it
-        returns, trying again (up to ``TRIES`` times, on a fresh snapshot)
+        returns, trying again (up to ``tries`` times, on a fresh snapshot)
         when it collides with another dispatcher; returns None when every
         try collided."""
-        for attempt in range(TRIES):
+        for attempt in range(tries):
             try:
                 return work()
-            except psycopg2.errors.SerializationFailure:
+            except (
+                psycopg2.errors.SerializationFailure,
+                psycopg2.errors.DeadlockDetected,
+            ):
                 # Another dispatcher changed a row between our snapshot and
                 # our lock (Odoo runs in REPEATABLE READ): start over on a
                 # fresh snapshot, as ir.cron does when acquiring a job.
@@ -137,7 +183,7 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
                     "webhook dispatcher collided with another (try %d)", attempt + 1
                 )
                 # Jitter, so that colliding dispatchers do not collide again.
-                time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # noqa: S311
+                time.sleep(random.uniform(0, 0.02 * min(attempt + 1, 10)))  # noqa: S311
         return None
 
     # -- the dispatcher crons (see ir.cron) -----------------------------------

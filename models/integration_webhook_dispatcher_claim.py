@@ -10,12 +10,16 @@ from ..lib.outbox import delivery, pacing
 
 COUNT_CAP = 10000  # due deliveries counted at most, to keep the count cheap
 
-# Endpoints whose deliveries may be sent now: active, not disabled, and not
-# throttled beyond the reservation horizon.
+# Endpoints whose deliveries may be sent now: active, not disabled, not
+# paced (throttled, or paused by a Retry-After) beyond the reservation
+# horizon, and with a closed circuit; those whose circuit waits for a probe
+# that may go now are told apart (see lib.outbox.breaker).
 _SENDABLE = """
     e.active AND e.disabled_at IS NULL
-    AND (e.max_per_second = 0 OR COALESCE(e.throttle_next_at, 0) <= %(horizon)s)
+    AND COALESCE(e.throttle_next_at, 0) <= %(horizon)s
 """
+_CLOSED = "COALESCE(e.circuit_state, 'closed') = 'closed'"
+_PROBE_DUE = f"NOT {_CLOSED} AND e.circuit_next_probe_at <= %(now)s"
 # Deliveries due: waiting ones whose time has come, and those left in
 # sending by a dispatcher whose lease expired, on endpoints not held back.
 # Each kind is read from an index of its own, in order, so that the
@@ -28,6 +32,16 @@ _SENDABLE = """
 _WAITING = "d.state IN ('pending', 'retrying') AND d.next_attempt_at <= %(now)s"
 _EXPIRED = "d.state = 'sending' AND d.lease_expires_at <= %(now)s"
 _NOT_HELD = "d.endpoint_id <> ALL(%(held)s::int[])"
+# Per-record order: on the endpoints that keep it, a delivery waits while an
+# older one about the same record is waiting, sending or retrying (read from
+# the index of those, one probe per row walked).
+_IN_ORDER = """
+    (d.endpoint_id <> ALL(%(ordered)s::int[]) OR NOT EXISTS (
+        SELECT 1 FROM integration_webhook_delivery o
+         WHERE o.endpoint_id = d.endpoint_id AND o.res_model = d.res_model
+           AND o.res_id = d.res_id AND o.id < d.id
+           AND o.state IN ('pending', 'sending', 'retrying')))
+"""
 _FIRST_WAITING = """
     (SELECT d.id, d.endpoint_id, d.next_attempt_at
        FROM integration_webhook_delivery d
@@ -56,35 +70,54 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
 
     @api.model
     def _endpoints(self, horizon):
-        """Returns ``{endpoint id: (max_per_second, throttle_next_at)}`` of
-        the endpoints whose deliveries may be sent before Unix time
-        ``horizon``, and the ids of the others (archived, disabled or
-        throttled beyond it), which are held back."""
+        """The endpoints as the claim sees them before Unix time ``horizon``:
+
+        * ``{endpoint id: (rate, next free slot)}`` of those whose
+          deliveries may be sent (rate 0: not throttled);
+        * the ids of the others, held back: archived, disabled, paced beyond
+          the horizon, or behind a circuit that is not closed;
+        * the ids of those keeping per-record order;
+        * the ids of those, among the held back, whose circuit's next probe
+          may go now (see :mod:`lib.outbox.breaker`).
+        """
         self.env.cr.execute(
             SQL(
-                "SELECT e.id, e.max_per_second, COALESCE(e.throttle_next_at, 0), %s"
+                "SELECT e.id, e.max_per_second, COALESCE(e.pace_rate, 0),"
+                "       COALESCE(e.throttle_next_at, 0), e.ordering = 'per_record',"
+                "       %s, %s, %s"
                 "  FROM integration_webhook_endpoint e",
                 SQL(_SENDABLE, horizon=horizon),
+                SQL(_CLOSED),
+                SQL(_PROBE_DUE, now=delivery.utcnow()),
             )
         )
-        sendable, held = {}, []
-        for endpoint_id, rate, next_slot, ok in self.env.cr.fetchall():
-            if ok:
-                sendable[endpoint_id] = (rate, next_slot)
-            else:
-                held.append(endpoint_id)
-        return sendable, held
+        sendable, held, ordered, probes = {}, [], [], []
+        for row in self.env.cr.fetchall():
+            endpoint_id, limit, paced, next_slot, in_order, ok, closed, probe = row
+            if in_order:
+                ordered.append(endpoint_id)
+            if ok and closed:
+                sendable[endpoint_id] = (pacing.effective_rate(limit, paced), next_slot)
+                continue
+            held.append(endpoint_id)
+            if ok and probe:
+                probes.append(endpoint_id)
+        return sendable, held, ordered, probes
 
     @api.model
-    def _first_waiting(self, sendable, held, now, limit, lock=False):
+    def _first_waiting(self, sendable, held, now, limit, lock=False, ordered=()):
         """A FROM item ``w`` (``id``, ``endpoint_id``, ``next_attempt_at``):
         the first ``limit`` deliveries waiting until ``now`` on the
         ``sendable`` endpoints - that many of each endpoint when some are
-        ``held`` back - locked for this transaction with ``lock``."""
+        ``held`` back - locked for this transaction with ``lock``; on the
+        ``ordered`` endpoints, only the oldest waiting one of each record."""
+        waiting = SQL(_WAITING, now=now)
+        if ordered:
+            waiting = SQL("%s AND %s", waiting, SQL(_IN_ORDER, ordered=list(ordered)))
         return SQL(
             _FIRST_WAITING_BY_ENDPOINT if held else _FIRST_WAITING,
             sendable=list(sendable),
-            waiting=SQL(_WAITING, now=now),
+            waiting=waiting,
             limit=limit,
             lock=SQL(_LOCK) if lock else SQL(),
         )
@@ -93,7 +126,9 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
     def _count_due(self):
         """How many deliveries may be claimed now, counted up to COUNT_CAP."""
         now = delivery.utcnow()
-        sendable, held = self._endpoints(time.time() + pacing.THROTTLE_HORIZON)
+        sendable, held, ordered, _probes = self._endpoints(
+            time.time() + pacing.THROTTLE_HORIZON
+        )
         self.env.cr.execute(
             SQL(
                 """
@@ -103,7 +138,9 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
                              WHERE %(expired)s AND %(not_held)s
                              LIMIT %(cap)s) AS expired)
                 """,
-                waiting=self._first_waiting(sendable, held, now, COUNT_CAP),
+                waiting=self._first_waiting(
+                    sendable, held, now, COUNT_CAP, ordered=ordered
+                ),
                 expired=SQL(_EXPIRED, now=now),
                 not_held=SQL(_NOT_HELD, held=held),
                 cap=COUNT_CAP,
@@ -122,7 +159,9 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
             return None
         now = delivery.utcnow()
         horizon = now + timedelta(seconds=pacing.SHORT_WAIT)
-        sendable, held = self._endpoints(time.time() + pacing.SHORT_WAIT)
+        sendable, held, ordered, _probes = self._endpoints(
+            time.time() + pacing.SHORT_WAIT
+        )
         self.env.cr.execute(
             SQL(
                 """
@@ -133,7 +172,9 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
                   WHERE %(expired)s AND %(not_held)s
                   ORDER BY d.lease_expires_at LIMIT 1)
                 """,
-                waiting=self._first_waiting(sendable, held, horizon, 1),
+                waiting=self._first_waiting(
+                    sendable, held, horizon, 1, ordered=ordered
+                ),
                 expired=SQL(_EXPIRED, now=horizon),
                 not_held=SQL(_NOT_HELD, held=held),
             )
@@ -141,7 +182,16 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
         dues = []
         for at, endpoint_id in self.env.cr.fetchall():
             rate, next_slot = sendable[endpoint_id]
-            dues.append(pacing.due_after_throttle(at, next_slot) if rate else at)
+            # A throttled endpoint's next slots, or the end of a pause. Not
+            # as soon as one slot is free: a claim for one delivery at a
+            # time would cost more than the sending.
+            dues.append(
+                pacing.due_after_throttle(at, next_slot, pacing.CLAIM_AHEAD)
+                if rate
+                else pacing.due_after_throttle(at, next_slot)
+            )
+        if probe_at := self._next_probe(horizon):
+            dues.append(probe_at)
         wait = pacing.linger(now, min(dues, default=None), time_left)
         if wait is pacing.NEW_RUN:
             self.env["ir.cron"].browse(cron_id).sudo()._trigger()
@@ -188,7 +238,9 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
     def _claim_rows(self, limit, lease):
         cr = self.env.cr
         now = delivery.utcnow()
-        sendable, held = self._endpoints(time.time() + pacing.THROTTLE_HORIZON)
+        sendable, held, ordered, probes = self._endpoints(
+            time.time() + pacing.THROTTLE_HORIZON
+        )
         # Deliveries whose dispatcher died first: they are the most overdue.
         cr.execute(
             SQL(
@@ -216,14 +268,24 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
                      ORDER BY w.next_attempt_at, w.id
                      LIMIT %s
                     """,
-                    self._first_waiting(sendable, held, now, left, lock=True),
+                    self._first_waiting(
+                        sendable, held, now, left, lock=True, ordered=ordered
+                    ),
                     left,
                 ),
                 log_exceptions=False,
             )
             candidates += cr.fetchall()
+        rates = dict(sendable)
+        probed = []
+        if probes and len(candidates) < limit:
+            probed = self._claim_probes(
+                probes[: limit - len(candidates)], ordered, now, lease
+            )
+            candidates += probed
+            rates.update(self._rates([endpoint_id for _id, endpoint_id in probed]))
         candidates = [
-            (delivery_id, endpoint_id, sendable[endpoint_id][0])
+            (delivery_id, endpoint_id, *rates[endpoint_id])
             for delivery_id, endpoint_id in candidates
         ]
         if not candidates:
@@ -247,8 +309,10 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
             )
         )
         claimed = cr.dictfetchall()
+        probing = {endpoint_id for _id, endpoint_id in probed}
         for row in claimed:
             row["not_before"] = slots[row["id"]]
+            row["probe"] = row["endpoint_id"] in probing
         claimed.sort(key=lambda row: row["not_before"])
         self.env["integration.webhook.delivery"].invalidate_model()
         return claimed
@@ -260,22 +324,24 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
         Deliveries of throttled endpoints get the slots
         :func:`lib.outbox.pacing.reserve_slots` gives, reserved on the
         endpoint row so that the rate holds across every dispatcher; the
-        others may go at once.
+        others may go at once, or when their endpoint's pause (a
+        Retry-After) ends.
         """
         slots = {}
         throttled = defaultdict(list)
-        for delivery_id, endpoint_id, rate in candidates:
+        for delivery_id, endpoint_id, rate, next_slot in candidates:
             if rate:
                 throttled[endpoint_id].append(delivery_id)
             else:
-                slots[delivery_id] = 0.0
+                slots[delivery_id] = next_slot
         if not throttled:
             return slots
         cr = self.env.cr
         cr.execute(
             SQL(
                 """
-                SELECT id, max_per_second, COALESCE(throttle_next_at, 0)
+                SELECT id, max_per_second, COALESCE(pace_rate, 0),
+                       COALESCE(throttle_next_at, 0)
                   FROM integration_webhook_endpoint
                  WHERE id = ANY(%s)
                  ORDER BY id
@@ -286,7 +352,8 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
             log_exceptions=False,
         )
         now = time.time()
-        for endpoint_id, rate, next_at in cr.fetchall():
+        for endpoint_id, limit, paced, next_at in cr.fetchall():
+            rate = pacing.effective_rate(limit, paced)
             wanted = throttled[endpoint_id]
             times, next_at = pacing.reserve_slots(now, next_at, rate, len(wanted))
             slots.update(zip(wanted, times, strict=False))

@@ -8,6 +8,7 @@ from odoo import api, models
 from odoo.tools import SQL
 
 from ..lib.outbox import delivery, endpoint
+from .integration_webhook_dispatcher import RECORD_TRIES
 
 _logger = logging.getLogger(__name__)
 
@@ -48,14 +49,15 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
 
     @api.model
     def _record(self, claimed, results, settings=None):
-        """Stores the attempts, the new state of each claimed delivery and
-        the endpoints' health, in one transaction (left for the caller to
-        commit) tried again when it collides with another dispatcher.
-        ``settings`` are the endpoints' settings of the claim; those missing
-        are read."""
+        """Stores the attempts, the new state of each claimed delivery, the
+        endpoints' health, circuit and pace, in one transaction (left for
+        the caller to commit) tried again when it collides with another
+        dispatcher. ``settings`` are the endpoints' settings of the claim;
+        those missing are read."""
         now, settings = delivery.utcnow(), dict(settings or {})
         endpoints = self.env["integration.webhook.endpoint"].sudo()
         updates, attempts, health = [], [], defaultdict(endpoint.Health)
+        tally = defaultdict(dict)
         for row, result in zip(claimed, results, strict=True):
             endpoint_id = row["endpoint_id"]
             if endpoint_id not in settings:
@@ -73,15 +75,21 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
                 attempt = delivery.attempt_row(result, step)
                 attempts.append((row["id"], endpoint_id, *attempt.values()))
                 health[endpoint_id].add(step, attempt["started_at"])
+            self._engine_tally(tally, endpoint_id, result)
 
         def store():
             self._store_outcomes(now, updates, attempts)
-            return self._update_health(health, now)
+            disabled = self._update_health(health, now)
+            return disabled, self._update_engine(tally, now)
 
-        disabled = self._transact(store)
-        if disabled is not None:
+        stored = self._transact(store, tries=RECORD_TRIES)
+        if stored is not None:
+            disabled, closed = stored
             if disabled:
                 self._notify_disabled(endpoints.browse(disabled))
+            if closed:
+                # Their backlog is due now: every dispatcher may help.
+                self._wake()
             return
         _logger.warning(
             "Could not record the outcome of %d webhook deliveries; they will be "

@@ -121,10 +121,12 @@ class IntegrationWebhookEndpoint(models.Model):
 
     @api.model
     def _integration_circuit_open(self, endpoints):
-        """The ids of ``endpoints`` whose circuit breaker is open, which
-        makes them failing: none until the delivery engine's circuit
-        breaker (``circuit_state``) is there to read."""
-        return set()
+        """The ids of ``endpoints`` whose circuit breaker is not closed
+        (open, or half-open while a probe is out), which makes them
+        failing."""
+        return set(
+            endpoints.filtered(lambda e: (e.circuit_state or "closed") != "closed").ids
+        )
 
     # -- telling people -------------------------------------------------------
 

@@ -31,7 +31,11 @@ The benchmarks and the fault tests use this same receiver (through
 close the port (senders get connection errors, as from a receiver that is
 down) and ``start()`` to open it again on the same port, or ``outage`` set
 to a status that answers every request (none of them recorded), as a
-receiver in an outage does. A request cut off
+receiver in an outage does. ``per_second`` makes it accept at most that
+many requests in any second and answer the others 429, and ``fail_ratio``
+answers that share of the requests, at random, with ``fail_status`` (503
+by default); the requests so refused are not recorded as received, but
+their arrival times are kept in ``refused``. A request cut off
 before its whole body arrived (a sender killed while sending) is not
 recorded: it is no delivery. The module imports nothing beyond the
 standard library, so that tools load it without Odoo.
@@ -43,6 +47,7 @@ import contextlib
 import errno
 import hmac
 import json
+import random
 import secrets
 import socket
 import ssl
@@ -113,6 +118,10 @@ class _Handler(BaseHTTPRequestHandler):
         receiver = self.server.receiver
         if receiver.outage:
             self._send(receiver.outage, {}, b"outage")
+            return
+        refusal = receiver._refusal(received.at)
+        if refusal:
+            self._send(refusal, {}, b"refused")
             return
         receiver._record(received)
         if receiver.delay:
@@ -188,6 +197,12 @@ class WebhookReceiver:
         self.scripts = collections.defaultdict(collections.deque)
         self.delay = delay  # seconds before every answer
         self.outage = None  # a status answering every request, unrecorded
+        self.per_second = 0  # requests accepted in any second; 0: no limit
+        self.fail_ratio = 0.0  # share of requests answered fail_status
+        self.fail_status = 503
+        self.refused = []  # arrival times of the requests refused
+        self._accepted_at = collections.deque()
+        self._random = random.Random(1)
         self._changed = threading.Condition()
         self._stopping = threading.Event()
         self._server = self._bind(ports)
@@ -271,6 +286,25 @@ class WebhookReceiver:
                     )
                 self._changed.wait(left)
             return list(self.requests)
+
+    def _refusal(self, at):
+        """The status refusing a request arrived at ``at`` (per_second,
+        fail_ratio), or None when it is accepted."""
+        with self._changed:
+            status = None
+            if self.per_second:
+                while self._accepted_at and self._accepted_at[0] <= at - 1.0:
+                    self._accepted_at.popleft()
+                if len(self._accepted_at) >= self.per_second:
+                    status = 429
+            if status is None and self._random.random() < self.fail_ratio:
+                status = self.fail_status
+            if status is None:
+                if self.per_second:
+                    self._accepted_at.append(at)
+                return None
+            self.refused.append(at)
+            return status
 
     def _record(self, received):
         with self._changed:

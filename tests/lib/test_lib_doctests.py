@@ -26,7 +26,9 @@ MODULES = _modules_with_examples()
 def test_the_outbox_is_specified_by_examples():
     outbox = [name for name in MODULES if ".outbox." in name]
     assert {name.rsplit(".", 1)[1] for name in outbox} >= {
+        "breaker",
         "delivery",
+        "flight",
         "endpoint",
         "pacing",
         "retry",
