@@ -79,31 +79,26 @@ def run_dispatcher(case):
     registry is in test mode already (its server's cursor stands in for the
     cron's), a ``TransactionCase`` enters it for the run. What the test wrote
     is flushed before and its caches invalidated after."""
+    _run_cron_method(case, "integration.webhook.dispatcher", "_cron_dispatch")
+
+
+def _run_cron_method(case, model, method):
+    """Calls ``model.method`` as its cron does, on a cursor of the test's
+    registry that sees what the test wrote (see :func:`run_dispatcher`)."""
     if isinstance(case, HttpCase):
         test_mode = contextlib.nullcontext()
     else:
         test_mode = case.enter_registry_test_mode()
     case.env.flush_all()
     with test_mode, case.registry.cursor() as cr:
-        api.Environment(cr, SUPERUSER_ID, {})[
-            "integration.webhook.dispatcher"
-        ]._cron_dispatch()
+        getattr(api.Environment(cr, SUPERUSER_ID, {})[model], method)()
     case.env.invalidate_all()
 
 
 def run_incoming_queue(case):
     """Runs the incoming webhook queue once as its cron does, on a cursor
     that sees what the test wrote (see :func:`run_dispatcher`)."""
-    if isinstance(case, HttpCase):
-        test_mode = contextlib.nullcontext()
-    else:
-        test_mode = case.enter_registry_test_mode()
-    case.env.flush_all()
-    with test_mode, case.registry.cursor() as cr:
-        api.Environment(cr, SUPERUSER_ID, {})[
-            "integration.webhook.message"
-        ]._cron_process_queue()
-    case.env.invalidate_all()
+    _run_cron_method(case, "integration.webhook.message", "_cron_process_queue")
 
 
 def make_messages_due(messages):
