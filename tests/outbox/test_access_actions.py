@@ -73,8 +73,11 @@ class TestActionsRefuseUsersWithoutRights(WebhookCase):
         ):
             self.assertRefused(self.outsiders, endpoint, method)
         secret = endpoint.secret
-        # Only those who may read secrets change them.
+        # Only those who may read secrets change or see them.
         self.assertRefused([self.manager], endpoint, "action_rotate_secret")
+        self.assertRefused(
+            [*self.outsiders, self.manager], endpoint, "action_reveal_secret"
+        )
         self.assertEqual(endpoint.secret, secret)
         self.assertFalse(endpoint.previous_secret)
         self.assertTrue(endpoint.disabled_at)
