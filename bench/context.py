@@ -315,25 +315,65 @@ def machine():
     )
 
 
-def print_table(figures):
-    """The table of figures: value, goal, met or not."""
+def table_lines(figures):
+    """The table of figures (a reStructuredText simple table): value, goal,
+    met or not."""
     rows = [("figure", "value", "goal", "met")]
     for figure in figures:
         met = {True: "yes", False: "NO", None: "-"}[figure.met]
         rows.append((figure.label, figure.value_text(), figure.goal or "-", met))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     rule = "  ".join("=" * width for width in widths)
-    print(rule)
+    lines = [rule]
     for index, row in enumerate(rows):
-        print(
+        lines.append(
             "  ".join(
                 cell.ljust(width) if i == 0 else cell.rjust(width)
                 for i, (cell, width) in enumerate(zip(row, widths, strict=True))
             ).rstrip()
         )
         if index == 0:
-            print(rule)
-    print(rule)
+            lines.append(rule)
+    lines.append(rule)
+    return lines
+
+
+def print_table(figures):
+    for line in table_lines(figures):
+        print(line)
+
+
+# The part of the benchmarks' documentation a whole run rewrites: between
+# these two comment lines, the run's date, machine and table.
+README = ROOT / "readme" / "BENCHMARKS.rst"
+README_START = ".. The figures of the latest whole run (written by make bench):"
+README_END = ".. End of the figures of the latest whole run."
+
+
+def write_readme(figures, started, seconds, machine_line, readme=README):
+    """Puts the table of a whole run (every benchmark, full counts) into the
+    benchmarks' documentation, with when and where it was measured; the
+    prose around it stays as written."""
+    text = readme.read_text()
+    head, _start, rest = text.partition(README_START + "\n")
+    _old, _end, tail = rest.partition(README_END + "\n")
+    if not _start or not _end:
+        raise ValueError(f"{readme} has no place for the figures")
+    block = [
+        README_START,
+        "",
+        (
+            f"One ``make bench`` run started "
+            f"{time.strftime('%Y-%m-%d %H:%M', started)} UTC, {seconds:.0f} s; "
+            f"{machine_line}."
+        ),
+        "",
+        *table_lines(figures),
+        "",
+        README_END,
+        "",
+    ]
+    readme.write_text(head + "\n".join(block) + tail)
 
 
 def common_arguments(parser):

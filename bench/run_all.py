@@ -66,6 +66,7 @@ def main(argv=None):
     options = {module: _options(module, args.quick) for module in modules}
     reports, failures, durations = [], [], {}
     started = time.monotonic()
+    started_at = time.gmtime()
     with context.Bench(
         databases.values(),
         workers=args.workers,
@@ -106,7 +107,13 @@ def main(argv=None):
     for line in problems[:10]:
         print(f"  {line[:200]}")
     print()
-    context.print_table([figure for report in reports for figure in report.figures])
+    figures = [figure for report in reports for figure in report.figures]
+    context.print_table(figures)
+    if not (failures or args.quick or args.only):
+        context.write_readme(
+            figures, started_at, time.monotonic() - started, context.machine()
+        )
+        context.say(f"figures written to {context.README.relative_to(context.ROOT)}")
     return 1 if failures else 0
 
 
