@@ -16,6 +16,7 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ...lib import standard_webhooks
+from ...lib.defaults import DEFAULT_POLICY_PARAM
 from ..common import ApiKeyMixin, forget_rate_limits, make_due, run_dispatcher
 from ..webhook_receiver import WebhookReceiver
 from .test_examples import ORDER, load_example
@@ -265,8 +266,9 @@ class TestScenarioTours(ApiKeyMixin, ScreenshotTourCase):
         self.assertEqual(key.integration_policy_id, policy)
 
     def test_mobile_app_key(self):
-        """API keys: the key a user made gets the mobile app's policy in the
-        list of keys; then the usage of the keys, per key and day."""
+        """API keys: the key a user made has the mobile app's policy, the
+        default one, as the list of keys says; then the usage of the keys,
+        per key and day."""
         mobile_user = self.api_user("Mobile App", "mobile_app")
         bi_user = self.api_user("BI Dashboard", "bi_dashboard")
         Policy = self.env["integration.api.policy"]
@@ -294,6 +296,8 @@ class TestScenarioTours(ApiKeyMixin, ScreenshotTourCase):
                 "rule_ids": [(0, 0, {"model_pattern": "res.partner, sale.*"})],
             }
         )
+        # Settings: the mobile app's policy is the default one.
+        self.env["ir.config_parameter"].set_param(DEFAULT_POLICY_PARAM, str(mobile.id))
         mobile_token, mobile_key = self.make_key(mobile_user, "Mobile app")
         bi_token, _bi_key = self.make_key(bi_user, "Sales dashboard", bi)
         self.start_screenshot_tour(
@@ -301,7 +305,10 @@ class TestScenarioTours(ApiKeyMixin, ScreenshotTourCase):
             "integration_gateway_mobile_key",
             "integration_api_keys_tour.js",
         )
-        self.assertEqual(mobile_key.integration_policy_id, mobile)
+        self.assertFalse(mobile_key.integration_policy_id)
+        self.assertEqual(
+            mobile_key.integration_policy_label, "Default policy: Mobile app"
+        )
 
         self.logout()  # the calls of the apps carry no session
         allowed = self.json2(
