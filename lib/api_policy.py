@@ -345,13 +345,17 @@ def key_expiry(expiration_date, create_date, max_lifetime_days):
 
 def lifetime_error(expiration_date, now, max_lifetime_days):
     """Why a key expiring at ``expiration_date`` (None: never) may not be
-    issued under a maximum lifetime of ``max_lifetime_days``, or None."""
+    issued under a maximum lifetime of ``max_lifetime_days`` (a
+    :class:`Refusal`, to raise or to show), or None."""
     if not max_lifetime_days:
         return None
     if expiration_date is None:
-        return f"keys may live at most {max_lifetime_days} days: set an expiry"
+        return Refusal(
+            _("keys may live at most %(days)s days: set an expiry"),
+            days=max_lifetime_days,
+        )
     if expiration_date > now + datetime.timedelta(days=max_lifetime_days):
-        return f"keys may live at most {max_lifetime_days} days"
+        return Refusal(_("keys may live at most %(days)s days"), days=max_lifetime_days)
     return None
 
 

@@ -136,13 +136,15 @@ def compile_schema(text, engine=None):
             )
     if engine == "jsonschema-rs":
         if jsonschema_rs is None:
-            raise ValueError("jsonschema-rs is not installed")
+            raise Refusal(_("jsonschema-rs is not installed"))
         try:
             validator = jsonschema_rs.Draft202012Validator(
                 schema, validate_formats=True, offline=True
             )
         except jsonschema_rs.ValidationError as exc:
-            raise ValueError(f"the schema cannot be compiled: {exc.message}") from exc
+            raise Refusal(
+                _("the schema cannot be compiled: %(error)s"), error=exc.message
+            ) from exc
     else:
         validator = Draft202012Validator(
             schema, format_checker=Draft202012Validator.FORMAT_CHECKER

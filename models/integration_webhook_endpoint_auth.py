@@ -6,6 +6,7 @@ from odoo.exceptions import AccessError, ValidationError
 from ..lib import standard_webhooks
 from ..lib.outbox import endpoint as outbox_endpoint
 from ..lib.outbox import oauth2
+from .constraints import translated
 
 ALGORITHMS = {
     "hmac_sha256": standard_webhooks.generate_secret,
@@ -101,7 +102,7 @@ class IntegrationWebhookEndpoint(models.Model):
                         "The secret of endpoint %(name)s does not fit its "
                         "signature algorithm: %(error)s",
                         name=endpoint.name,
-                        error=exc,
+                        error=translated(self.env, exc),
                     )
                 ) from exc
 
@@ -125,7 +126,7 @@ class IntegrationWebhookEndpoint(models.Model):
                     self.env._(
                         "The token URL of endpoint %(name)s is not valid: %(error)s",
                         name=endpoint.name,
-                        error=exc,
+                        error=translated(self.env, exc),
                     )
                 ) from exc
 

@@ -60,8 +60,9 @@ RESERVED_HEADERS = frozenset(
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
-class HeadersError(ValueError):
-    """An endpoint's extra headers are not a JSON object of names to text."""
+class HeadersError(Refusal):
+    """An endpoint's extra headers are not a JSON object of names to text;
+    a :class:`Refusal`, translated where it is shown."""
 
 
 class DestinationRefused(Exception):
@@ -105,18 +106,32 @@ def parse_headers(text):
     try:
         headers = json.loads(text)
     except ValueError as exc:
-        raise HeadersError(f"the headers are not valid JSON: {exc}") from exc
+        raise HeadersError(
+            _("the headers are not valid JSON: %(error)s"), error=str(exc)
+        ) from exc
     if not isinstance(headers, dict):
-        raise HeadersError('the headers must be a JSON object, e.g. {"X-Token": "abc"}')
+        raise HeadersError(
+            _("the headers must be a JSON object, e.g. %(example)s"),
+            example='{"X-Token": "abc"}',
+        )
     for name, value in headers.items():
         if not _HEADER_NAME.match(name):
-            raise HeadersError(f"{name!r} is not a valid header name")
+            raise HeadersError(
+                _("%(name)s is not a valid header name"), name=repr(name)
+            )
         if name.lower() in RESERVED_HEADERS:
-            raise HeadersError(f"the header {name!r} is set by the sender itself")
+            raise HeadersError(
+                _("the header %(name)s is set by the sender itself"), name=repr(name)
+            )
         if not isinstance(value, str):
-            raise HeadersError(f"the value of header {name!r} must be text")
+            raise HeadersError(
+                _("the value of header %(name)s must be text"), name=repr(name)
+            )
         if "\r" in value or "\n" in value:
-            raise HeadersError(f"the value of header {name!r} contains a line break")
+            raise HeadersError(
+                _("the value of header %(name)s contains a line break"),
+                name=repr(name),
+            )
     return headers
 
 
