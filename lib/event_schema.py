@@ -20,7 +20,7 @@ import json
 import re
 from datetime import UTC, datetime
 
-from .messages import Refusal, _
+from .messages import Refusal, _lt
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -78,11 +78,11 @@ def valid_event_name(name):
     """
     if not name or not EVENT_NAME_RE.match(name):
         return Refusal(
-            _("an event type name is dotted lower case, e.g. sale.order.confirmed")
+            _lt("an event type name is dotted lower case, e.g. sale.order.confirmed")
         )
     if len(name) > EVENT_NAME_MAX:
         return Refusal(
-            _("an event type name has at most %(limit)s characters"),
+            _lt("an event type name has at most %(limit)s characters"),
             limit=EVENT_NAME_MAX,
         )
     return None

@@ -48,7 +48,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from .messages import Refusal, _
+from .messages import Refusal, _lt
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 SECRET_BYTES = 32  # 256-bit keys, as long as the HMAC-SHA256 output
@@ -84,9 +84,9 @@ def decode_secret(secret):
     try:
         key = base64.b64decode(encoded, validate=True)
     except ValueError as exc:
-        raise Refusal(_("the secret is not base64 after its whsec_ prefix")) from exc
+        raise Refusal(_lt("the secret is not base64 after its whsec_ prefix")) from exc
     if not key:
-        raise Refusal(_("the secret is empty"))
+        raise Refusal(_lt("the secret is empty"))
     return key
 
 
@@ -124,19 +124,19 @@ def private_key(signing_key):
     raw = _decode_key(
         signing_key,
         SIGNING_KEY_PREFIX,
-        _("an Ed25519 secret key starts with %(prefix)s"),
-        _("an Ed25519 secret key is not base64 after its %(prefix)s prefix"),
+        _lt("an Ed25519 secret key starts with %(prefix)s"),
+        _lt("an Ed25519 secret key is not base64 after its %(prefix)s prefix"),
     )
     if len(raw) not in (ED25519_KEY_BYTES, 2 * ED25519_KEY_BYTES):
         raise Refusal(
-            _("an Ed25519 secret key holds %(expected)s bytes, not %(actual)s"),
+            _lt("an Ed25519 secret key holds %(expected)s bytes, not %(actual)s"),
             expected=ED25519_KEY_BYTES,
             actual=len(raw),
         )
     private = Ed25519PrivateKey.from_private_bytes(raw[:ED25519_KEY_BYTES])
     public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     if len(raw) > ED25519_KEY_BYTES and raw[ED25519_KEY_BYTES:] != public:
-        raise Refusal(_("the secret key's second half is not its public key"))
+        raise Refusal(_lt("the secret key's second half is not its public key"))
     return private
 
 
@@ -155,12 +155,12 @@ def _public_key(verifying_key):
     raw = _decode_key(
         verifying_key,
         PUBLIC_KEY_PREFIX,
-        _("an Ed25519 public key starts with %(prefix)s"),
-        _("an Ed25519 public key is not base64 after its %(prefix)s prefix"),
+        _lt("an Ed25519 public key starts with %(prefix)s"),
+        _lt("an Ed25519 public key is not base64 after its %(prefix)s prefix"),
     )
     if len(raw) != ED25519_KEY_BYTES:
         raise Refusal(
-            _("an Ed25519 public key holds %(expected)s bytes, not %(actual)s"),
+            _lt("an Ed25519 public key holds %(expected)s bytes, not %(actual)s"),
             expected=ED25519_KEY_BYTES,
             actual=len(raw),
         )

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 
 from . import standard_webhooks, webhook_presets
-from .messages import Refusal, _
+from .messages import Refusal, _lt
 from .standard_webhooks import (
     MAX_SIGNATURES,
     SignatureError,
@@ -100,15 +100,15 @@ class CustomHmac:
 
     def __post_init__(self):
         if not (self.header or "").strip():
-            raise Refusal(_("a custom HMAC needs the name of its signature header"))
+            raise Refusal(_lt("a custom HMAC needs the name of its signature header"))
         if self.algorithm not in ALGORITHMS:
             raise Refusal(
-                _("unknown HMAC algorithm %(algorithm)s"),
+                _lt("unknown HMAC algorithm %(algorithm)s"),
                 algorithm=repr(self.algorithm),
             )
         if self.encoding not in ENCODINGS:
             raise Refusal(
-                _("unknown signature encoding %(encoding)s"),
+                _lt("unknown signature encoding %(encoding)s"),
                 encoding=repr(self.encoding),
             )
 

@@ -35,7 +35,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import urllib3
 from urllib3.exceptions import HTTPError
 
-from ..messages import Refusal, _
+from ..messages import Refusal, _lt
 from .sender import AuthorizationFailed, DestinationRefused, check_url
 
 TOKEN_TIMEOUT = 10  # seconds for a token request, connecting included
@@ -69,7 +69,7 @@ def check_token_url(url):
     check_url(url)
     parts = urlsplit(url.strip())
     if parts.scheme != "https" and parts.hostname not in LOOPBACK_HOSTS:
-        raise Refusal(_("%(url)s is not an https:// URL"), url=repr(url))
+        raise Refusal(_lt("%(url)s is not an https:// URL"), url=repr(url))
 
 
 def cache_until(now, expires_in):

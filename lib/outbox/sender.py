@@ -30,7 +30,7 @@ from urllib3.exceptions import (
 )
 
 from .. import networks, standard_webhooks, trace_context
-from ..messages import Refusal, _
+from ..messages import Refusal, _lt
 
 try:
     import certifi
@@ -85,14 +85,14 @@ def check_url(url):
         port = parts.port
     except ValueError as exc:
         raise Refusal(
-            _("%(url)s is not a valid URL: %(error)s"), url=repr(url), error=str(exc)
+            _lt("%(url)s is not a valid URL: %(error)s"), url=repr(url), error=str(exc)
         ) from exc
     if parts.scheme not in ("http", "https"):
-        raise Refusal(_("%(url)s is not an http:// or https:// URL"), url=repr(url))
+        raise Refusal(_lt("%(url)s is not an http:// or https:// URL"), url=repr(url))
     if not parts.hostname:
-        raise Refusal(_("%(url)s has no host name"), url=repr(url))
+        raise Refusal(_lt("%(url)s has no host name"), url=repr(url))
     if port == 0:
-        raise Refusal(_("%(url)s has no valid port"), url=repr(url))
+        raise Refusal(_lt("%(url)s has no valid port"), url=repr(url))
 
 
 def parse_headers(text):
@@ -107,29 +107,29 @@ def parse_headers(text):
         headers = json.loads(text)
     except ValueError as exc:
         raise HeadersError(
-            _("the headers are not valid JSON: %(error)s"), error=str(exc)
+            _lt("the headers are not valid JSON: %(error)s"), error=str(exc)
         ) from exc
     if not isinstance(headers, dict):
         raise HeadersError(
-            _("the headers must be a JSON object, e.g. %(example)s"),
+            _lt("the headers must be a JSON object, e.g. %(example)s"),
             example='{"X-Token": "abc"}',
         )
     for name, value in headers.items():
         if not _HEADER_NAME.match(name):
             raise HeadersError(
-                _("%(name)s is not a valid header name"), name=repr(name)
+                _lt("%(name)s is not a valid header name"), name=repr(name)
             )
         if name.lower() in RESERVED_HEADERS:
             raise HeadersError(
-                _("the header %(name)s is set by the sender itself"), name=repr(name)
+                _lt("the header %(name)s is set by the sender itself"), name=repr(name)
             )
         if not isinstance(value, str):
             raise HeadersError(
-                _("the value of header %(name)s must be text"), name=repr(name)
+                _lt("the value of header %(name)s must be text"), name=repr(name)
             )
         if "\r" in value or "\n" in value:
             raise HeadersError(
-                _("the value of header %(name)s contains a line break"),
+                _lt("the value of header %(name)s contains a line break"),
                 name=repr(name),
             )
     return headers

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from ..messages import Refusal, _
+from ..messages import Refusal, _lt
 from . import sender
 
 ALERT_BEFORE = timedelta(days=14)  # a certificate's expiry is announced this early
@@ -39,16 +39,16 @@ MAX_PEM_BYTES = 1024 * 1024  # a certificate, a key or a CA bundle
 
 # What a refusal names: the certificate, or the CA bundle.
 _TOO_LARGE = {
-    "certificate": _("the certificate is larger than %(limit)s bytes"),
-    "CA bundle": _("the CA bundle is larger than %(limit)s bytes"),
+    "certificate": _lt("the certificate is larger than %(limit)s bytes"),
+    "CA bundle": _lt("the CA bundle is larger than %(limit)s bytes"),
 }
 _UNREADABLE = {
-    "certificate": _("the certificate holds an unreadable certificate"),
-    "CA bundle": _("the CA bundle holds an unreadable certificate"),
+    "certificate": _lt("the certificate holds an unreadable certificate"),
+    "CA bundle": _lt("the CA bundle holds an unreadable certificate"),
 }
 _NO_CERTIFICATE = {
-    "certificate": _("the certificate holds no PEM certificate"),
-    "CA bundle": _("the CA bundle holds no PEM certificate"),
+    "certificate": _lt("the certificate holds no PEM certificate"),
+    "CA bundle": _lt("the CA bundle holds no PEM certificate"),
 }
 
 
@@ -86,24 +86,24 @@ def check_client_certificate(cert_pem, key_pem, now):
         key = load_pem_private_key(bytes(key_pem or b""), None, default_backend())
     except TypeError as exc:
         raise Refusal(
-            _("the private key is encrypted; give it without a passphrase")
+            _lt("the private key is encrypted; give it without a passphrase")
         ) from exc
     except ValueError as exc:
-        raise Refusal(_("the private key is not a readable PEM key")) from exc
+        raise Refusal(_lt("the private key is not a readable PEM key")) from exc
     spki = (Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     if key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(
         *spki
     ):
-        raise Refusal(_("the private key is not the certificate's"))
+        raise Refusal(_lt("the private key is not the certificate's"))
     expires = certificate.not_valid_after
     if expires <= now:
         raise Refusal(
-            _("the certificate expired on %(date)s UTC"),
+            _lt("the certificate expired on %(date)s UTC"),
             date=f"{expires:%Y-%m-%d %H:%M}",
         )
     if certificate.not_valid_before > now:
         raise Refusal(
-            _("the certificate is valid only from %(date)s UTC"),
+            _lt("the certificate is valid only from %(date)s UTC"),
             date=f"{certificate.not_valid_before:%Y-%m-%d %H:%M}",
         )
     return expires, certificate.subject.rfc4514_string()
