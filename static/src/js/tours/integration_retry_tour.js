@@ -66,8 +66,16 @@ registry.category("web_tour.tours").add("integration_gateway_retry", {
             run: "click",
         },
         {
-            content: "Leave the field: the count is shown",
-            trigger: ".modal .modal-title",
+            content: "The endpoint is chosen: its dead deliveries are counted",
+            trigger: ".modal div[name='delivery_count']:contains('1')",
+            async run() {
+                // Lets the field's last search come back before leaving it.
+                await new Promise((resolve) => setTimeout(resolve, 1000));
+            },
+        },
+        {
+            content: "Leave the field, closing its suggestions",
+            trigger: ".modal .o_form_view p:contains('Dead deliveries of the endpoint')",
             run: "click",
         },
         screenshotStep(
