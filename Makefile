@@ -21,8 +21,12 @@ setup:
 pot:
 	@tools/pot.sh
 
+# The scenarios show sales orders: their database has Sales installed too,
+# under a name of its own (IG_SCREENSHOTS_DB).
 screenshots:
-	@IG_UPDATE_SCREENSHOTS=1 tools/test.sh -k 'TestScenarioTours or TestPortalTours'
+	@IG_UPDATE_SCREENSHOTS=1 IG_EXTRA_MODULES=sale_management \
+		IG_TEST_DB="$${IG_SCREENSHOTS_DB:-integration_gateway_screenshots}" \
+		tools/test.sh -k 'TestScenarioTours or TestPortalTours'
 
 # BENCH_ARGS=--reuse keeps the template databases for the next run.
 bench:

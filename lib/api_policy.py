@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from . import networks
-from .messages import Refusal, _
+from .messages import Refusal, _lt
 
 ALLOW = "allow"
 DENY = "deny"
@@ -161,11 +161,11 @@ def parse_patterns(text):
     """
     patterns = tuple(p.strip() for p in (text or "").split(",") if p.strip())
     if not patterns:
-        raise Refusal(_("a pattern list needs at least one pattern"))
+        raise Refusal(_lt("a pattern list needs at least one pattern"))
     for pattern in patterns:
         if not PATTERN_RE.match(pattern):
             raise Refusal(
-                _(
+                _lt(
                     "%(pattern)s is not a model or method name pattern "
                     "(letters, digits, '_', '.', '-' and the wildcards * ? [])"
                 ),
@@ -177,7 +177,7 @@ def parse_patterns(text):
 def make_rule(model_pattern, method_pattern, effect):
     """Builds a :class:`Rule` from the text of its patterns."""
     if effect not in (ALLOW, DENY):
-        raise Refusal(_("%(effect)s is not 'allow' or 'deny'"), effect=repr(effect))
+        raise Refusal(_lt("%(effect)s is not 'allow' or 'deny'"), effect=repr(effect))
     return Rule(parse_patterns(model_pattern), parse_patterns(method_pattern), effect)
 
 
@@ -345,13 +345,19 @@ def key_expiry(expiration_date, create_date, max_lifetime_days):
 
 def lifetime_error(expiration_date, now, max_lifetime_days):
     """Why a key expiring at ``expiration_date`` (None: never) may not be
-    issued under a maximum lifetime of ``max_lifetime_days``, or None."""
+    issued under a maximum lifetime of ``max_lifetime_days`` (a
+    :class:`Refusal`, to raise or to show), or None."""
     if not max_lifetime_days:
         return None
     if expiration_date is None:
-        return f"keys may live at most {max_lifetime_days} days: set an expiry"
+        return Refusal(
+            _lt("keys may live at most %(days)s days: set an expiry"),
+            days=max_lifetime_days,
+        )
     if expiration_date > now + datetime.timedelta(days=max_lifetime_days):
-        return f"keys may live at most {max_lifetime_days} days"
+        return Refusal(
+            _lt("keys may live at most %(days)s days"), days=max_lifetime_days
+        )
     return None
 
 

@@ -20,6 +20,8 @@ import json
 import re
 from datetime import UTC, datetime
 
+from .messages import Refusal, _lt
+
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 # Dotted lower case, as Svix, Stripe and GitHub name events
@@ -64,19 +66,25 @@ _NEVER_FALSE = {"boolean", "one2many", "many2many", "json", "properties"}
 
 
 def valid_event_name(name):
-    """Why ``name`` is not a valid event type name, or None.
+    """Why ``name`` is not a valid event type name (a :class:`Refusal`), or
+    None.
 
     >>> valid_event_name("sale.order.confirmed") is None
     True
-    >>> valid_event_name("Sale.Order")
+    >>> str(valid_event_name("Sale.Order"))
     'an event type name is dotted lower case, e.g. sale.order.confirmed'
-    >>> valid_event_name("order")
+    >>> str(valid_event_name("order"))
     'an event type name is dotted lower case, e.g. sale.order.confirmed'
     """
     if not name or not EVENT_NAME_RE.match(name):
-        return "an event type name is dotted lower case, e.g. sale.order.confirmed"
+        return Refusal(
+            _lt("an event type name is dotted lower case, e.g. sale.order.confirmed")
+        )
     if len(name) > EVENT_NAME_MAX:
-        return f"an event type name has at most {EVENT_NAME_MAX} characters"
+        return Refusal(
+            _lt("an event type name has at most %(limit)s characters"),
+            limit=EVENT_NAME_MAX,
+        )
     return None
 
 

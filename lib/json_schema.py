@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from .messages import Refusal, _
+from .messages import Refusal, _lt
 
 try:
     import jsonschema_rs
@@ -111,14 +111,14 @@ def compile_schema(text, engine=None):
         schema = json.loads(text)
     except ValueError as exc:
         raise Refusal(
-            _("the schema is not valid JSON: %(error)s"), error=str(exc)
+            _lt("the schema is not valid JSON: %(error)s"), error=str(exc)
         ) from exc
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         where = json_pointer(exc.absolute_path) or "the root"
         raise Refusal(
-            _(
+            _lt(
                 "the schema is not a valid JSON Schema (Draft 2020-12) at "
                 "%(where)s: %(error)s"
             ),
@@ -128,7 +128,7 @@ def compile_schema(text, engine=None):
     for ref in _references(schema):
         if not ref.startswith("#"):
             raise Refusal(
-                _(
+                _lt(
                     "the schema refers to %(ref)s; only references inside the "
                     "schema (starting with #) are supported"
                 ),
@@ -136,13 +136,15 @@ def compile_schema(text, engine=None):
             )
     if engine == "jsonschema-rs":
         if jsonschema_rs is None:
-            raise ValueError("jsonschema-rs is not installed")
+            raise Refusal(_lt("jsonschema-rs is not installed"))
         try:
             validator = jsonschema_rs.Draft202012Validator(
                 schema, validate_formats=True, offline=True
             )
         except jsonschema_rs.ValidationError as exc:
-            raise ValueError(f"the schema cannot be compiled: {exc.message}") from exc
+            raise Refusal(
+                _lt("the schema cannot be compiled: %(error)s"), error=exc.message
+            ) from exc
     else:
         validator = Draft202012Validator(
             schema, format_checker=Draft202012Validator.FORMAT_CHECKER

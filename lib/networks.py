@@ -3,7 +3,7 @@ addresses an outgoing request must not reach (SSRF)."""
 
 import ipaddress
 
-from .messages import Refusal, _
+from .messages import Refusal, _lt
 
 # Addresses that are never a public destination. ``is_global`` already
 # excludes private, loopback, link-local (169.254.0.0/16, where cloud
@@ -31,7 +31,7 @@ def parse_networks(text):
             networks.append(ipaddress.ip_network(entry, strict=False))
         except ValueError as exc:
             raise Refusal(
-                _("%(entry)s is not an IP address or CIDR network"), entry=repr(entry)
+                _lt("%(entry)s is not an IP address or CIDR network"), entry=repr(entry)
             ) from exc
     return tuple(networks)
 

@@ -48,6 +48,8 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
+from .messages import Refusal, _lt
+
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 SECRET_BYTES = 32  # 256-bit keys, as long as the HMAC-SHA256 output
 DEFAULT_TOLERANCE = 5 * 60  # seconds a timestamp may be off, either way
@@ -82,9 +84,9 @@ def decode_secret(secret):
     try:
         key = base64.b64decode(encoded, validate=True)
     except ValueError as exc:
-        raise ValueError("the secret is not base64 after its whsec_ prefix") from exc
+        raise Refusal(_lt("the secret is not base64 after its whsec_ prefix")) from exc
     if not key:
-        raise ValueError("the secret is empty")
+        raise Refusal(_lt("the secret is empty"))
     return key
 
 
@@ -104,28 +106,37 @@ def _encode_signing_key(private):
     return SIGNING_KEY_PREFIX + base64.b64encode(raw).decode()
 
 
-def _decode_key(key, prefix, what):
+def _decode_key(key, prefix, unprefixed, not_base64):
+    # unprefixed and not_base64: the messages of the two refusals, marked
+    # for translation, with a %(prefix)s placeholder.
     text = (key or "").strip()
     if not text.startswith(prefix):
-        raise ValueError(f"{what} starts with {prefix}")
+        raise Refusal(unprefixed, prefix=prefix)
     try:
         return base64.b64decode(text[len(prefix) :], validate=True)
     except ValueError as exc:
-        raise ValueError(f"{what} is not base64 after its {prefix} prefix") from exc
+        raise Refusal(not_base64, prefix=prefix) from exc
 
 
 def private_key(signing_key):
     """The Ed25519 private key of a ``whsk_`` secret key. Besides the 32-byte
     key, the 64 bytes libsodium writes (key then public key) are read too."""
-    raw = _decode_key(signing_key, SIGNING_KEY_PREFIX, "an Ed25519 secret key")
+    raw = _decode_key(
+        signing_key,
+        SIGNING_KEY_PREFIX,
+        _lt("an Ed25519 secret key starts with %(prefix)s"),
+        _lt("an Ed25519 secret key is not base64 after its %(prefix)s prefix"),
+    )
     if len(raw) not in (ED25519_KEY_BYTES, 2 * ED25519_KEY_BYTES):
-        raise ValueError(
-            f"an Ed25519 secret key holds {ED25519_KEY_BYTES} bytes, not {len(raw)}"
+        raise Refusal(
+            _lt("an Ed25519 secret key holds %(expected)s bytes, not %(actual)s"),
+            expected=ED25519_KEY_BYTES,
+            actual=len(raw),
         )
     private = Ed25519PrivateKey.from_private_bytes(raw[:ED25519_KEY_BYTES])
     public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     if len(raw) > ED25519_KEY_BYTES and raw[ED25519_KEY_BYTES:] != public:
-        raise ValueError("the secret key's second half is not its public key")
+        raise Refusal(_lt("the secret key's second half is not its public key"))
     return private
 
 
@@ -141,10 +152,17 @@ def public_key(signing_key):
 
 
 def _public_key(verifying_key):
-    raw = _decode_key(verifying_key, PUBLIC_KEY_PREFIX, "an Ed25519 public key")
+    raw = _decode_key(
+        verifying_key,
+        PUBLIC_KEY_PREFIX,
+        _lt("an Ed25519 public key starts with %(prefix)s"),
+        _lt("an Ed25519 public key is not base64 after its %(prefix)s prefix"),
+    )
     if len(raw) != ED25519_KEY_BYTES:
-        raise ValueError(
-            f"an Ed25519 public key holds {ED25519_KEY_BYTES} bytes, not {len(raw)}"
+        raise Refusal(
+            _lt("an Ed25519 public key holds %(expected)s bytes, not %(actual)s"),
+            expected=ED25519_KEY_BYTES,
+            actual=len(raw),
         )
     return Ed25519PublicKey.from_public_bytes(raw)
 

@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass
 
 from . import standard_webhooks, webhook_presets
+from .messages import Refusal, _lt
 from .standard_webhooks import (
     MAX_SIGNATURES,
     SignatureError,
@@ -99,11 +100,17 @@ class CustomHmac:
 
     def __post_init__(self):
         if not (self.header or "").strip():
-            raise ValueError("a custom HMAC needs the name of its signature header")
+            raise Refusal(_lt("a custom HMAC needs the name of its signature header"))
         if self.algorithm not in ALGORITHMS:
-            raise ValueError(f"unknown HMAC algorithm {self.algorithm!r}")
+            raise Refusal(
+                _lt("unknown HMAC algorithm %(algorithm)s"),
+                algorithm=repr(self.algorithm),
+            )
         if self.encoding not in ENCODINGS:
-            raise ValueError(f"unknown signature encoding {self.encoding!r}")
+            raise Refusal(
+                _lt("unknown signature encoding %(encoding)s"),
+                encoding=repr(self.encoding),
+            )
 
 
 def _bytes(value):

@@ -24,7 +24,7 @@ from . import json_schema
 from . import networks as _networks
 from . import webhook_presets as presets
 from . import webhook_signatures as signatures
-from .messages import Refusal, _
+from .messages import Refusal, _lt
 from .webhook_input import (
     MAX_JSON_DEPTH,
     json_depth_exceeds,
@@ -224,7 +224,7 @@ def parse_content_types(text):
         kind, sep, sub = entry.lower().partition("/")
         if not (kind and sep and sub) or "/" in sub or ";" in entry:
             raise Refusal(
-                _("%(entry)s is not a media type such as application/json"),
+                _lt("%(entry)s is not a media type such as application/json"),
                 entry=repr(entry),
             )
         patterns.append(f"{kind}/{sub}")

@@ -6,7 +6,7 @@ from odoo.tools import SQL
 
 from ..lib import api_policy, networks, ratelimit
 from ..lib.defaults import DEFAULT_POLICY_PARAM
-from .constraints import check_parsed
+from .constraints import check_parsed, translated
 
 _logger = logging.getLogger(__name__)
 
@@ -266,7 +266,9 @@ class IntegrationApiPolicy(models.Model):
         if error:
             raise ValidationError(
                 self.env._(
-                    "Policy %(policy)s: %(error)s.", policy=self.name, error=error
+                    "Policy %(policy)s: %(error)s.",
+                    policy=self.name,
+                    error=translated(self.env, error),
                 )
             )
 

@@ -14,18 +14,17 @@ class IntegrationApiPolicy(models.Model):
         the policy as the key checks compile it."""
         self.ensure_one()
         policy = self._integration_compiled(self.id, self.revision)
-        _ = self.env._
         lines = []
         for rule in policy.rules:
             models_ = ", ".join(rule.model_patterns)
             methods = ", ".join(rule.method_patterns)
             if rule.model_patterns == ("*",):
-                models_ = _("any model")
+                models_ = self.env._("any model")
             if rule.method_patterns == ("*",):
-                methods = _("any method")
+                methods = self.env._("any method")
             if rule.effect == api_policy.ALLOW:
                 lines.append(
-                    _(
+                    self.env._(
                         "Allows %(methods)s on %(models)s.",
                         methods=methods,
                         models=models_,
@@ -33,41 +32,43 @@ class IntegrationApiPolicy(models.Model):
                 )
             else:
                 lines.append(
-                    _(
+                    self.env._(
                         "Refuses %(methods)s on %(models)s.",
                         methods=methods,
                         models=models_,
                     )
                 )
         if not policy.rules:
-            lines.append(_("Allows no call at all."))
+            lines.append(self.env._("Allows no call at all."))
         if policy.read_only:
-            lines.append(_("Read-only: no call may change anything."))
+            lines.append(self.env._("Read-only: no call may change anything."))
         if policy.networks:
             lines.append(
-                _(
+                self.env._(
                     "Only from %(networks)s.",
                     networks=", ".join(str(network) for network in policy.networks),
                 )
             )
         else:
-            lines.append(_("From any network."))
+            lines.append(self.env._("From any network."))
         if policy.rate_limits:
             lines.append(
-                _(
+                self.env._(
                     "At most %(limits)s calls per key.",
                     limits=", ".join(str(limit) for limit in policy.rate_limits),
                 )
             )
         else:
-            lines.append(_("No rate limit."))
+            lines.append(self.env._("No rate limit."))
         if policy.max_key_lifetime_days:
             lines.append(
-                _(
+                self.env._(
                     "Keys stop working %(days)s days after they were made.",
                     days=policy.max_key_lifetime_days,
                 )
             )
         if policy.allow_legacy_rpc:
-            lines.append(_("Also over the older XML-RPC and JSON-RPC endpoints."))
+            lines.append(
+                self.env._("Also over the older XML-RPC and JSON-RPC endpoints.")
+            )
         return lines

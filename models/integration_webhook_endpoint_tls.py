@@ -6,6 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..lib.outbox import tls
+from .constraints import translated
 
 TLS_FIELDS = ("tls_client_cert", "tls_client_key", "tls_ca_bundle")
 
@@ -101,8 +102,10 @@ class IntegrationWebhookEndpoint(models.Model):
                 if cert or key:
                     if not (cert and key):
                         raise ValueError(
-                            "a client certificate needs its key, and a key its "
-                            "certificate"
+                            self.env._(
+                                "a client certificate needs its key, and a key "
+                                "its certificate"
+                            )
                         )
                     tls.check_client_certificate(cert, key, now)
                 if endpoint.tls_ca_bundle:
@@ -113,7 +116,7 @@ class IntegrationWebhookEndpoint(models.Model):
                         "The TLS settings of endpoint %(name)s are not valid: "
                         "%(error)s",
                         name=endpoint.name,
-                        error=exc,
+                        error=translated(self.env, exc),
                     )
                 ) from exc
 

@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..lib import event_schema
+from .constraints import translated
 
 
 class IntegrationWebhookEventType(models.Model):
@@ -120,7 +121,7 @@ class IntegrationWebhookEventType(models.Model):
                     self.env._(
                         "Event type %(name)s: %(error)s.",
                         name=repr(event_type.name),
-                        error=error,
+                        error=translated(self.env, error),
                     )
                 )
 

@@ -10,7 +10,7 @@ from ..lib import (
 )
 from ..lib import webhook_signatures as signatures
 from ..lib import webhook_validation as validation
-from .constraints import check_parsed
+from .constraints import check_parsed, translated
 
 DEFAULT_CONTENT_TYPES = "application/json"
 
@@ -261,7 +261,7 @@ class IntegrationWebhookValidator(models.Model):
                             "whsec_ followed by base64, or an Ed25519 public key, "
                             "whpk_ followed by base64 (%(error)s).",
                             name=validator.name,
-                            error=exc,
+                            error=translated(self.env, exc),
                         )
                     ) from exc
 

@@ -3,6 +3,7 @@ from odoo.exceptions import ValidationError
 
 from ..lib import webhook_presets, webhook_settings
 from ..lib.outbox import retry
+from .constraints import translated
 
 PRESET_ONDELETE = dict.fromkeys(webhook_presets.PRESETS, "set default")
 
@@ -97,7 +98,7 @@ class IntegrationWebhookValidator(models.Model):
                     self.env._(
                         "Validator %(name)s, retry schedule: %(error)s",
                         name=validator.name,
-                        error=exc,
+                        error=translated(self.env, exc),
                     )
                 ) from exc
 

@@ -143,6 +143,7 @@ class ResUsersApikeysLegacy(models.Model):
             if len(params) < 5:
                 return None
             _db, uid, password, model, model_method = params[:5]
+            login = None
         elif service == "common" and method in ("login", "authenticate"):
             if len(params) < 3:
                 return None

@@ -10,6 +10,9 @@
 #               building a fresh one (quicker while developing)
 #   IG_SKIP_LINT=1  skips the lint step (quicker while developing; the test
 #               command itself always lints)
+#   IG_EXTRA_MODULES  modules installed beside the addon, comma-separated
+#               (make screenshots: sale_management, whose sales orders the
+#               scenarios show); give such a database a name of its own
 #   extra arguments are passed to pytest (e.g. -k rotation)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$REPO_ROOT/tools/postgres.sh"
@@ -35,7 +38,7 @@ if [ "${IG_SKIP_LINT:-}" != 1 ] || [ -n "${CI:-}" ]; then
     step "lint passed"
 fi
 
-INSTALL=(-i "$ADDON_NAME") DONE="installed in a fresh"
+INSTALL=(-i "$ADDON_NAME${IG_EXTRA_MODULES:+,$IG_EXTRA_MODULES}") DONE="installed in a fresh"
 if [ "${IG_REUSE_DB:-}" = 1 ] && "$PY" -c "import psycopg2; psycopg2.connect(dbname='$DB').close()" 2>/dev/null; then
     INSTALL=(-u "$ADDON_NAME") DONE="updated in the existing"
 else

@@ -35,6 +35,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import urllib3
 from urllib3.exceptions import HTTPError
 
+from ..messages import Refusal, _lt
 from .sender import AuthorizationFailed, DestinationRefused, check_url
 
 TOKEN_TIMEOUT = 10  # seconds for a token request, connecting included
@@ -59,15 +60,16 @@ def check_token_url(url):
 
     >>> check_token_url("https://auth.example.com/oauth/token")
     >>> check_token_url("http://127.0.0.1:9000/token")
-    >>> check_token_url("http://auth.example.com/token")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: 'http://auth.example.com/token' is not an https:// URL
+    >>> try:
+    ...     check_token_url("http://auth.example.com/token")
+    ... except ValueError as exc:
+    ...     print(exc)
+    'http://auth.example.com/token' is not an https:// URL
     """
     check_url(url)
     parts = urlsplit(url.strip())
     if parts.scheme != "https" and parts.hostname not in LOOPBACK_HOSTS:
-        raise ValueError(f"{url!r} is not an https:// URL")
+        raise Refusal(_lt("%(url)s is not an https:// URL"), url=repr(url))
 
 
 def cache_until(now, expires_in):

@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from ..messages import Refusal, _
+from ..messages import Refusal, _lt
 
 DEFAULT_SCHEDULE = "5s,5m,30m,2h,5h,10h,10h,14h,20h,24h"
 JITTER = 0.10  # fraction of a delay added or removed at random
@@ -51,15 +51,16 @@ def parse_schedule(text):
     """
     steps = [step.strip() for step in (text or "").split(",")]
     if steps == [""]:
-        raise Refusal(_("the retry schedule is empty"))
+        raise Refusal(_lt("the retry schedule is empty"))
     delays = []
     for step in steps:
         match = _STEP.match(step.lower())
         if not match:
             if not step:
-                raise Refusal(_("the retry schedule has an empty step"))
+                raise Refusal(_lt("the retry schedule has an empty step"))
             raise Refusal(
-                _("%(step)s is not a delay such as 30s, 5m, 2h or 1d"), step=repr(step)
+                _lt("%(step)s is not a delay such as 30s, 5m, 2h or 1d"),
+                step=repr(step),
             )
         delays.append(int(match[1]) * _UNITS[match[2]])
     return tuple(delays)

@@ -30,7 +30,7 @@ from urllib3.exceptions import (
 )
 
 from .. import networks, standard_webhooks, trace_context
-from ..messages import Refusal, _
+from ..messages import Refusal, _lt
 
 try:
     import certifi
@@ -60,8 +60,9 @@ RESERVED_HEADERS = frozenset(
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
-class HeadersError(ValueError):
-    """An endpoint's extra headers are not a JSON object of names to text."""
+class HeadersError(Refusal):
+    """An endpoint's extra headers are not a JSON object of names to text;
+    a :class:`Refusal`, translated where it is shown."""
 
 
 class DestinationRefused(Exception):
@@ -84,14 +85,14 @@ def check_url(url):
         port = parts.port
     except ValueError as exc:
         raise Refusal(
-            _("%(url)s is not a valid URL: %(error)s"), url=repr(url), error=str(exc)
+            _lt("%(url)s is not a valid URL: %(error)s"), url=repr(url), error=str(exc)
         ) from exc
     if parts.scheme not in ("http", "https"):
-        raise Refusal(_("%(url)s is not an http:// or https:// URL"), url=repr(url))
+        raise Refusal(_lt("%(url)s is not an http:// or https:// URL"), url=repr(url))
     if not parts.hostname:
-        raise Refusal(_("%(url)s has no host name"), url=repr(url))
+        raise Refusal(_lt("%(url)s has no host name"), url=repr(url))
     if port == 0:
-        raise Refusal(_("%(url)s has no valid port"), url=repr(url))
+        raise Refusal(_lt("%(url)s has no valid port"), url=repr(url))
 
 
 def parse_headers(text):
@@ -105,18 +106,32 @@ def parse_headers(text):
     try:
         headers = json.loads(text)
     except ValueError as exc:
-        raise HeadersError(f"the headers are not valid JSON: {exc}") from exc
+        raise HeadersError(
+            _lt("the headers are not valid JSON: %(error)s"), error=str(exc)
+        ) from exc
     if not isinstance(headers, dict):
-        raise HeadersError('the headers must be a JSON object, e.g. {"X-Token": "abc"}')
+        raise HeadersError(
+            _lt("the headers must be a JSON object, e.g. %(example)s"),
+            example='{"X-Token": "abc"}',
+        )
     for name, value in headers.items():
         if not _HEADER_NAME.match(name):
-            raise HeadersError(f"{name!r} is not a valid header name")
+            raise HeadersError(
+                _lt("%(name)s is not a valid header name"), name=repr(name)
+            )
         if name.lower() in RESERVED_HEADERS:
-            raise HeadersError(f"the header {name!r} is set by the sender itself")
+            raise HeadersError(
+                _lt("the header %(name)s is set by the sender itself"), name=repr(name)
+            )
         if not isinstance(value, str):
-            raise HeadersError(f"the value of header {name!r} must be text")
+            raise HeadersError(
+                _lt("the value of header %(name)s must be text"), name=repr(name)
+            )
         if "\r" in value or "\n" in value:
-            raise HeadersError(f"the value of header {name!r} contains a line break")
+            raise HeadersError(
+                _lt("the value of header %(name)s contains a line break"),
+                name=repr(name),
+            )
     return headers
 
 

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
+from ..messages import Refusal, _lt
 from . import sender
 
 ALERT_BEFORE = timedelta(days=14)  # a certificate's expiry is announced this early
@@ -36,10 +37,25 @@ MANAGERS = 64  # pools of distinct client certificates kept per process
 MAX_PEM_BYTES = 1024 * 1024  # a certificate, a key or a CA bundle
 
 
+# What a refusal names: the certificate, or the CA bundle.
+_TOO_LARGE = {
+    "certificate": _lt("the certificate is larger than %(limit)s bytes"),
+    "CA bundle": _lt("the CA bundle is larger than %(limit)s bytes"),
+}
+_UNREADABLE = {
+    "certificate": _lt("the certificate holds an unreadable certificate"),
+    "CA bundle": _lt("the CA bundle holds an unreadable certificate"),
+}
+_NO_CERTIFICATE = {
+    "certificate": _lt("the certificate holds no PEM certificate"),
+    "CA bundle": _lt("the CA bundle holds no PEM certificate"),
+}
+
+
 def _certificates(pem, what):
     pem = bytes(pem or b"")
     if len(pem) > MAX_PEM_BYTES:
-        raise ValueError(f"the {what} is larger than {MAX_PEM_BYTES} bytes")
+        raise Refusal(_TOO_LARGE[what], limit=MAX_PEM_BYTES)
     certificates = []
     marker = b"-----BEGIN CERTIFICATE-----"
     for block in pem.split(marker)[1:]:
@@ -48,16 +64,16 @@ def _certificates(pem, what):
                 x509.load_pem_x509_certificate(marker + block, default_backend())
             )
         except ValueError as exc:
-            raise ValueError(f"the {what} holds an unreadable certificate") from exc
+            raise Refusal(_UNREADABLE[what]) from exc
     if not certificates:
-        raise ValueError(f"the {what} holds no PEM certificate")
+        raise Refusal(_NO_CERTIFICATE[what])
     return certificates
 
 
-def read_certificate(pem, what="certificate"):
+def read_certificate(pem):
     """The first certificate of ``pem``; raises ValueError when there is
     none or it cannot be read."""
-    return _certificates(pem, what)[0]
+    return _certificates(pem, "certificate")[0]
 
 
 def check_client_certificate(cert_pem, key_pem, now):
@@ -69,23 +85,26 @@ def check_client_certificate(cert_pem, key_pem, now):
     try:
         key = load_pem_private_key(bytes(key_pem or b""), None, default_backend())
     except TypeError as exc:
-        raise ValueError(
-            "the private key is encrypted; give it without a passphrase"
+        raise Refusal(
+            _lt("the private key is encrypted; give it without a passphrase")
         ) from exc
     except ValueError as exc:
-        raise ValueError("the private key is not a readable PEM key") from exc
+        raise Refusal(_lt("the private key is not a readable PEM key")) from exc
     spki = (Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     if key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(
         *spki
     ):
-        raise ValueError("the private key is not the certificate's")
+        raise Refusal(_lt("the private key is not the certificate's"))
     expires = certificate.not_valid_after
     if expires <= now:
-        raise ValueError(f"the certificate expired on {expires:%Y-%m-%d %H:%M} UTC")
+        raise Refusal(
+            _lt("the certificate expired on %(date)s UTC"),
+            date=f"{expires:%Y-%m-%d %H:%M}",
+        )
     if certificate.not_valid_before > now:
-        raise ValueError(
-            f"the certificate is valid only from "
-            f"{certificate.not_valid_before:%Y-%m-%d %H:%M} UTC"
+        raise Refusal(
+            _lt("the certificate is valid only from %(date)s UTC"),
+            date=f"{certificate.not_valid_before:%Y-%m-%d %H:%M}",
         )
     return expires, certificate.subject.rfc4514_string()
 

@@ -9,7 +9,7 @@ import functools
 import re
 from typing import NamedTuple
 
-from ..messages import Refusal, _
+from ..messages import Refusal, _lt
 
 UNITS = {
     "second": 1,
@@ -63,7 +63,7 @@ def parse_limits(text):
         limit = _parse_limit(item)
         if limit.seconds in limits:
             raise Refusal(
-                _("%(item)s and %(other)s limit the same period"),
+                _lt("%(item)s and %(other)s limit the same period"),
                 item=repr(item),
                 other=repr(str(limits[limit.seconds])),
             )
@@ -77,7 +77,7 @@ def _parse_limit(item):
     unit = unit and UNIT_ALIASES.get(unit, unit.removesuffix("s"))
     if not match or unit not in UNITS:
         raise Refusal(
-            _(
+            _lt(
                 "%(item)s is not a rate limit: write it like 100/minute, "
                 "5000/hour or 10/15 minutes"
             ),
@@ -87,7 +87,7 @@ def _parse_limit(item):
     multiple = int(match["multiple"] or 1)
     if quantity < 1 or multiple < 1:
         raise Refusal(
-            _("%(item)s: the quantity and the period must be positive"),
+            _lt("%(item)s: the quantity and the period must be positive"),
             item=repr(item),
         )
     name = unit if multiple == 1 else f"{multiple} {unit}s"

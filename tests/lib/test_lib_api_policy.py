@@ -178,10 +178,10 @@ def test_api_key_expired():
 def test_lifetime_error():
     now = datetime.datetime(2025, 1, 1)
     assert api_policy.lifetime_error(None, now, 0) is None
-    assert "set an expiry" in api_policy.lifetime_error(None, now, 30)
+    assert "set an expiry" in str(api_policy.lifetime_error(None, now, 30))
     assert api_policy.lifetime_error(now + datetime.timedelta(days=30), now, 30) is None
-    assert "at most 30 days" in api_policy.lifetime_error(
-        now + datetime.timedelta(days=31), now, 30
+    assert "at most 30 days" in str(
+        api_policy.lifetime_error(now + datetime.timedelta(days=31), now, 30)
     )
 
 

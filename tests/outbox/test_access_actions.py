@@ -100,6 +100,29 @@ class TestActionsRefuseUsersWithoutRights(WebhookCase):
         self.assertEqual((waiting.state, waiting.next_attempt_at), ("pending", due))
         self.assertEqual(dead.state, "dead")
 
+    def test_delivery_screens(self):
+        """The record of a delivery and the deliveries of its trace open for
+        those who may read deliveries only: the trace and the record's model
+        and id are not for everyone."""
+        partner = self.env["res.partner"].create({"name": "Traced"})
+        delivery = self.enqueue(
+            self.make_endpoint("/ok"),
+            {"_model": "res.partner", "_id": partner.id, "_action": "test"},
+        )
+        delivery.write({"res_model": "res.partner", "res_id": partner.id})
+        for method in ("action_open_record", "action_open_same_trace"):
+            # Nothing read earlier may answer from the cache.
+            self.env.invalidate_all()
+            self.assertRefused(self.outsiders, delivery, method)
+        action = delivery.with_user(self.manager).action_open_record()
+        self.assertEqual(
+            (action["res_model"], action["res_id"]), ("res.partner", partner.id)
+        )
+        self.assertEqual(
+            delivery.with_user(self.manager).action_open_same_trace()["domain"],
+            [("trace_id", "=", delivery.trace_id)],
+        )
+
     def test_replay(self):
         endpoint = self.make_endpoint("/ok")
         dead = self.enqueue(endpoint)
@@ -112,7 +135,11 @@ class TestActionsRefuseUsersWithoutRights(WebhookCase):
 
     def test_validator_actions(self):
         validator = self.env["integration.webhook.validator"].create({"name": "V"})
-        for method in ("action_view_automations", "action_view_rejections"):
+        for method in (
+            "action_view_automations",
+            "action_view_rejections",
+            "action_view_messages",
+        ):
             self.assertRefused(self.outsiders, validator, method)
 
     def test_key_issuing_is_for_system_administrators(self):

@@ -16,6 +16,7 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ...lib import standard_webhooks
+from ...lib.defaults import DEFAULT_POLICY_PARAM
 from ..common import ApiKeyMixin, forget_rate_limits, make_due, run_dispatcher
 from ..webhook_receiver import WebhookReceiver
 from .test_examples import ORDER, load_example
@@ -149,13 +150,24 @@ class TestScenarioTours(ApiKeyMixin, ScreenshotTourCase):
 
     def test_warehouse(self):
         """Outgoing: an endpoint for the warehouse, a test event and its
-        attempt, then the automation whose queued webhook posts to it."""
-        self.start_screenshot_tour(
-            "/odoo/action-integration_gateway.integration_webhook_endpoint_action"
-            "?debug=1",
-            "integration_gateway_warehouse",
-            "integration_warehouse_tour.js",
-        )
+        attempt, then the automation whose queued webhook posts to it: on
+        sales orders when Sales is installed (``make screenshots``, whose
+        pictures the README shows), else on contacts, without pictures."""
+        on_sales = "sale.order" in self.env
+        url = "/odoo/action-integration_gateway.integration_webhook_endpoint_action"
+        if on_sales:
+            self.start_screenshot_tour(
+                f"{url}?debug=1",
+                "integration_gateway_warehouse",
+                "integration_warehouse_tour.js",
+            )
+        else:
+            self.start_tour(
+                f"{url}?debug=1",
+                "integration_gateway_warehouse_contacts",
+                login="admin",
+                timeout=120,
+            )
         endpoint = self.env["integration.webhook.endpoint"].search(
             [("name", "=", "Warehouse")]
         )
@@ -170,7 +182,7 @@ class TestScenarioTours(ApiKeyMixin, ScreenshotTourCase):
         self.assertEqual(action.webhook_delivery_mode, "queued")
         self.assertEqual(action.webhook_endpoint_id, endpoint, "found by its URL")
 
-        partner = self.env["res.partner"].create({"name": "Azure Interior"})
+        record = self._confirmed_order() if on_sales else self._new_contact()
         self.dispatch()
         event = self.receiver.wait_for(2)[1]
         self.assertEqual(
@@ -178,10 +190,32 @@ class TestScenarioTours(ApiKeyMixin, ScreenshotTourCase):
             event.headers["webhook-id"],
         )
         payload = json.loads(event.body)
-        self.assertEqual(
-            (payload["_model"], payload["_id"]), ("res.partner", partner.id)
-        )
+        self.assertEqual((payload["_model"], payload["_id"]), (record._name, record.id))
+        if on_sales:
+            self.assertEqual(rule.trigger, "on_state_set")
+            self.assertEqual(
+                set(action.webhook_field_ids.mapped("name")),
+                {"name", "partner_id", "order_line", "partner_shipping_id"},
+            )
+            self.assertEqual(payload["name"], record.name)
+            self.assertEqual(payload["order_line"], record.order_line.ids)
         self.assertEqual(endpoint.delivery_ids.filtered("is_test").state, "delivered")
+
+    def _confirmed_order(self):
+        """A sales order, confirmed: the warehouse is to ship it."""
+        customer = self.env["res.partner"].create({"name": "Azure Interior"})
+        product = self.env["product.product"].create({"name": "Office chair"})
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": customer.id,
+                "order_line": [(0, 0, {"product_id": product.id})],
+            }
+        )
+        order.action_confirm()
+        return order
+
+    def _new_contact(self):
+        return self.env["res.partner"].create({"name": "Azure Interior"})
 
     def test_retry(self):
         """Outgoing: a delivery the receiver refused until it died is sent
@@ -232,8 +266,9 @@ class TestScenarioTours(ApiKeyMixin, ScreenshotTourCase):
         self.assertEqual(key.integration_policy_id, policy)
 
     def test_mobile_app_key(self):
-        """API keys: the key a user made gets the mobile app's policy in the
-        list of keys; then the usage of the keys, per key and day."""
+        """API keys: the key a user made has the mobile app's policy, the
+        default one, as the list of keys says; then the usage of the keys,
+        per key and day."""
         mobile_user = self.api_user("Mobile App", "mobile_app")
         bi_user = self.api_user("BI Dashboard", "bi_dashboard")
         Policy = self.env["integration.api.policy"]
@@ -261,6 +296,8 @@ class TestScenarioTours(ApiKeyMixin, ScreenshotTourCase):
                 "rule_ids": [(0, 0, {"model_pattern": "res.partner, sale.*"})],
             }
         )
+        # Settings: the mobile app's policy is the default one.
+        self.env["ir.config_parameter"].set_param(DEFAULT_POLICY_PARAM, str(mobile.id))
         mobile_token, mobile_key = self.make_key(mobile_user, "Mobile app")
         bi_token, _bi_key = self.make_key(bi_user, "Sales dashboard", bi)
         self.start_screenshot_tour(
@@ -268,7 +305,10 @@ class TestScenarioTours(ApiKeyMixin, ScreenshotTourCase):
             "integration_gateway_mobile_key",
             "integration_api_keys_tour.js",
         )
-        self.assertEqual(mobile_key.integration_policy_id, mobile)
+        self.assertFalse(mobile_key.integration_policy_id)
+        self.assertEqual(
+            mobile_key.integration_policy_label, "Default policy: Mobile app"
+        )
 
         self.logout()  # the calls of the apps carry no session
         allowed = self.json2(
@@ -302,13 +342,25 @@ class TestScenarioTours(ApiKeyMixin, ScreenshotTourCase):
     def test_shop_orders(self):
         """Incoming: a validator for the web shop's signed orders, the
         automation it guards, orders sent by the shop's snippet, and the
-        calls it refused."""
-        self.start_screenshot_tour(
+        calls it refused: the orders become sales orders when Sales is
+        installed (``make screenshots``, whose pictures the README shows),
+        else their customers become contacts, without pictures."""
+        on_sales = "sale.order" in self.env
+        url = (
             "/odoo/action-integration_gateway.action_integration_webhook_validator"
-            "?debug=1",
-            "integration_gateway_shop",
-            "integration_shop_tour.js",
+            "?debug=1"
         )
+        if on_sales:
+            self.start_screenshot_tour(
+                url, "integration_gateway_shop", "integration_shop_tour.js"
+            )
+            desk = self.env["product.product"].create(
+                {"name": "Desk", "default_code": "DESK-01"}
+            )
+        else:
+            self.start_tour(
+                url, "integration_gateway_shop_contacts", login="admin", timeout=120
+            )
         automation = self.env["base.automation"].search(
             [("name", "=", "Web shop order")]
         )
@@ -339,8 +391,18 @@ class TestScenarioTours(ApiKeyMixin, ScreenshotTourCase):
                 with self.assertRaises(requests.HTTPError):
                     send_order(automation.url, secret, order)
         self.env.invalidate_all()
-        customer = self.env["res.partner"].search([("ref", "=", "SO-1042")])
-        self.assertEqual(customer.email, "deco@example.com")
+        if on_sales:
+            order = self.env["sale.order"].search(
+                [("client_order_ref", "=", "SO-1042")]
+            )
+            self.assertEqual(order.partner_id.email, "deco@example.com")
+            self.assertEqual(
+                [(line.product_id, line.product_uom_qty) for line in order.order_line],
+                [(desk, 2)],
+            )
+        else:
+            customer = self.env["res.partner"].search([("ref", "=", "SO-1042")])
+            self.assertEqual(customer.email, "deco@example.com")
 
         self._adopt_rejections(automation.webhook_uuid)
         self.start_screenshot_tour(

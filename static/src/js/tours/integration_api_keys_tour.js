@@ -120,29 +120,14 @@ registry.category("web_tour.tours").add("integration_gateway_bi_key", {
 registry.category("web_tour.tours").add("integration_gateway_mobile_key", {
     steps: () => [
         {
-            content: "The key the mobile app's user made",
-            trigger: ".o_data_row:contains('Mobile app') td[name='integration_policy_id']",
-            run: "click",
-        },
-        {
-            content: "Give it the mobile app's policy",
-            trigger: ".o_selected_row .o_field_widget[name='integration_policy_id'] input",
-            run: "edit Mobile",
-        },
-        {
-            content: "Pick the policy",
-            trigger: ".dropdown-menu li a:contains('Mobile app'):not(:has(.fa-spin))",
-            run: "click",
-        },
-        {
-            content: "Save",
-            trigger: ".o_list_button_save",
-            run: "click",
+            content: "The key the mobile app's user made has the default policy",
+            trigger:
+                ".o_data_row:contains('Mobile App') td[name='integration_policy_id'] .o_integration_policy_applies:contains('Default policy: Mobile app')",
         },
         screenshotStep(
             "mobile_api_keys",
-            ".o_data_row:contains('Mobile app') td[name='integration_policy_id']:contains('Mobile app'):not(:has(input))",
-            "Every API key with its policy, expiry and last use"
+            ".o_data_row:contains('Sales dashboard') td[name='integration_policy_id']:contains('BI dashboard')",
+            "Every API key with the policy that applies, expiry and last use"
         ),
     ],
 });
@@ -176,7 +161,7 @@ registry.category("web_tour.tours").add("integration_gateway_user_keys", {
         {
             content: "The key the user has, under no policy of its own: what applies is said",
             trigger:
-                "div[name='api_key_ids'] .o_data_row:contains('Old sync') td[name='integration_policy_label']:contains('Default policy: Tour default')",
+                "div[name='api_key_ids'] .o_data_row:contains('Old sync') td[name='integration_policy_id'] .o_integration_policy_applies:contains('Default policy: Tour default')",
         },
         {
             content: "Issue a key for this user",

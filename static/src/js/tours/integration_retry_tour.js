@@ -8,8 +8,31 @@ registry.category("web_tour.tours").add("integration_gateway_retry", {
             trigger: ".o_searchview_facet:contains('Waiting'):contains('Dead')",
         },
         {
+            content: "Dead deliveries listed: they can be replayed",
+            trigger: ".o_control_panel button:contains('Replay failed since')",
+        },
+        {
             content: "Open the filters",
             trigger: ".o_searchview_input",
+            run: "click",
+        },
+        {
+            content: "Leave the dead ones out",
+            trigger: ".o_filter_menu .o-dropdown-item:contains('Dead')",
+            run: "click",
+        },
+        {
+            content: "Nothing dead listed: nothing to replay, no Replay button",
+            trigger:
+                ".o_searchview_facet:contains('Waiting'):not(:contains('Dead'))",
+        },
+        {
+            content: "The Replay button is gone",
+            trigger: ".o_control_panel:not(:has(button:contains('Replay failed since')))",
+        },
+        {
+            content: "Back to the dead ones",
+            trigger: ".o_filter_menu .o-dropdown-item:contains('Dead')",
             run: "click",
         },
         {
@@ -42,9 +65,22 @@ registry.category("web_tour.tours").add("integration_gateway_retry", {
             trigger: ".modal .o-autocomplete--dropdown-item a:contains('Carrier')",
             run: "click",
         },
+        {
+            content: "The endpoint is chosen: its dead deliveries are counted",
+            trigger: ".modal div[name='delivery_count']:contains('1')",
+            async run() {
+                // Lets the field's last search come back before leaving it.
+                await new Promise((resolve) => setTimeout(resolve, 1000));
+            },
+        },
+        {
+            content: "Leave the field, closing its suggestions",
+            trigger: ".modal .o_form_view p:contains('Dead deliveries of the endpoint')",
+            run: "click",
+        },
         screenshotStep(
             "replay_wizard",
-            ".modal div[name='delivery_count']:contains('1')",
+            ".modal:not(:has(.o-autocomplete--dropdown-menu)) div[name='delivery_count']:contains('1')",
             "The replay wizard counts the endpoint's dead deliveries"
         ),
         {

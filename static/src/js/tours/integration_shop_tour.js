@@ -13,13 +13,56 @@ const ORDER_SCHEMA = `{
     "lines": {"type": "array", "minItems": 1}
   }
 }`;
-const RECORD_GETTER =
+// The automation's target record: the order (on sales orders, as in the
+// README), or its customer (on contacts, without Sales).
+const ORDER_GETTER =
+    "model.search([('client_order_ref', '=', payload['ref'])], limit=1) or model.create(" +
+    "{'partner_id': (model.env['res.partner'].search([('email', '=', " +
+    "payload['customer']['email'])], limit=1) or model.env['res.partner'].create(" +
+    "{'name': payload['customer']['name'], 'email': payload['customer']['email']})).id, " +
+    "'client_order_ref': payload['ref'], 'order_line': [(0, 0, {'product_id': " +
+    "model.env['product.product'].search([('default_code', '=', line['sku'])], " +
+    "limit=1).id, 'product_uom_qty': line['qty']}) for line in payload['lines']]})";
+const CUSTOMER_GETTER =
     "model.search([('ref', '=', payload['ref'])], limit=1) or model.create(" +
     "{'name': payload['customer']['name'], 'email': payload['customer']['email'], " +
     "'ref': payload['ref']})";
 
-registry.category("web_tour.tours").add("integration_gateway_shop", {
-    steps: () => [
+const ON_SALES_ORDERS = [
+    {
+        content: "On sales orders",
+        trigger: '.o_form_renderer .o_group div[name="model_id"] input',
+        run: "edit Sales Order",
+    },
+    {
+        content: "Pick the model",
+        trigger: ".dropdown-menu li a:text(Sales Order):not(:has(.fa-spin))",
+        run: "click",
+    },
+];
+
+const ON_CONTACTS = [
+    {
+        content: "On contacts",
+        trigger: '.o_form_renderer .o_group div[name="model_id"] input',
+        run: "edit res.partner",
+    },
+    {
+        content: "Pick the model",
+        trigger: ".dropdown-menu li a:contains(Contact):not(:has(.fa-spin))",
+        run: "click",
+    },
+];
+
+/**
+ * The web shop scenario: a validator for the shop's signed orders, then the
+ * automation it guards: on sales orders when Sales is installed (make
+ * screenshots, whose pictures the README shows), on contacts otherwise
+ * (``integration_gateway_shop_contacts``, run without taking pictures).
+ */
+function shopSteps({onSales}) {
+    const recordGetter = onSales ? ORDER_GETTER : CUSTOMER_GETTER;
+    return [
         {
             content: "Create a validator",
             trigger: ".o_list_button_add",
@@ -74,16 +117,7 @@ registry.category("web_tour.tours").add("integration_gateway_shop", {
             trigger: ".o_form_renderer .oe_title .o_input",
             run: "edit Web shop order",
         },
-        {
-            content: "On contacts here (sales orders in the scenario)",
-            trigger: '.o_form_renderer .o_group div[name="model_id"] input',
-            run: "edit res.partner",
-        },
-        {
-            content: "Pick the model",
-            trigger: ".dropdown-menu li a:contains(Contact):not(:has(.fa-spin))",
-            run: "click",
-        },
+        ...(onSales ? ON_SALES_ORDERS : ON_CONTACTS),
         {
             content: "Choose the trigger",
             trigger: ".o_form_renderer #trigger_0",
@@ -109,7 +143,7 @@ registry.category("web_tour.tours").add("integration_gateway_shop", {
             trigger: ".o_field_widget[name='record_getter'] input",
             async run(helpers) {
                 // Not as "edit ...": the step parser drops a final parenthesis.
-                await helpers.edit(RECORD_GETTER);
+                await helpers.edit(recordGetter);
             },
         },
         {
@@ -123,7 +157,15 @@ registry.category("web_tour.tours").add("integration_gateway_shop", {
             ".o_form_saved .o_field_widget[name='url']:contains('/web/hook/')",
             "The automation: its secret URL, its validator, its target record"
         ),
-    ],
+    ];
+}
+
+registry.category("web_tour.tours").add("integration_gateway_shop", {
+    steps: () => shopSteps({onSales: true}),
+});
+
+registry.category("web_tour.tours").add("integration_gateway_shop_contacts", {
+    steps: () => shopSteps({onSales: false}),
 });
 
 registry.category("web_tour.tours").add("integration_gateway_rejections", {

@@ -3,8 +3,96 @@ import {stepUtils} from "@web_tour/tour_utils";
 import {screenshotStep} from "./screenshot";
 import {receiverUrl} from "./tour_receiver";
 
-registry.category("web_tour.tours").add("integration_gateway_warehouse", {
-    steps: () => [
+/**
+ * The warehouse scenario: an endpoint, a test event and its attempt, then the
+ * automation whose queued webhook notifies the warehouse: on sales orders
+ * when Sales is installed (make screenshots, whose pictures the README
+ * shows), on contacts otherwise (``integration_gateway_warehouse_contacts``,
+ * run without taking pictures: its screenshot steps only check what is on
+ * screen).
+ */
+
+// The automation's model and trigger, then the fields the webhook sends.
+const ON_SALES_ORDERS = [
+    {
+        content: "On sales orders",
+        trigger: '.o_form_renderer .o_group div[name="model_id"] input',
+        run: "edit Sales Order",
+    },
+    {
+        content: "Pick the model",
+        trigger: ".dropdown-menu li a:text(Sales Order):not(:has(.fa-spin))",
+        run: "click",
+    },
+    {
+        content: "Choose the trigger",
+        trigger: ".o_form_renderer #trigger_0",
+        run: "click",
+    },
+    {
+        content: "When the state of an order is set",
+        trigger: ".o_select_menu_item:contains(State is set to)",
+        run: "click",
+    },
+    {
+        content: "To Sales Order: the order is confirmed",
+        trigger: '.o_form_renderer div[name="trg_selection_field_id"] input',
+        run: "edit Sales Order",
+    },
+    {
+        content: "Pick the state",
+        trigger: ".dropdown-menu li a:text(Sales Order):not(:has(.fa-spin))",
+        run: "click",
+    },
+];
+
+const ON_CONTACTS = [
+    {
+        content: "On contacts",
+        trigger: '.o_form_renderer .o_group div[name="model_id"] input',
+        run: "edit res.partner",
+    },
+    {
+        content: "Pick the model",
+        trigger: ".dropdown-menu li a:contains(Contact):not(:has(.fa-spin))",
+        run: "click",
+    },
+    {
+        content: "Choose the trigger",
+        trigger: ".o_form_renderer #trigger_0",
+        run: "click",
+    },
+    {
+        content: "When a contact is created or edited",
+        trigger: ".o_select_menu_item:contains(On create and edit)",
+        run: "click",
+    },
+];
+
+// What the warehouse needs of an order.
+const ORDER_FIELDS = ["Order Reference", "Customer", "Order Lines", "Delivery Address"];
+
+function fieldSteps(labels) {
+    return labels.flatMap((label) => [
+        {
+            content: `Send the ${label}`,
+            trigger: ".modal .o_field_widget[name='webhook_field_ids'] input",
+            run: `edit ${label}`,
+        },
+        {
+            content: `Pick ${label}`,
+            trigger: `.dropdown-menu li a:text(${label}):not(:has(.fa-spin))`,
+            run: "click",
+        },
+        {
+            content: `${label} is sent`,
+            trigger: `.modal .o_field_widget[name='webhook_field_ids'] .o_tag:contains(${label})`,
+        },
+    ]);
+}
+
+function warehouseSteps({onSales}) {
+    return [
         {
             content: "Add a webhook endpoint",
             trigger: ".o_list_button_add",
@@ -74,26 +162,7 @@ registry.category("web_tour.tours").add("integration_gateway_warehouse", {
             trigger: ".o_form_renderer .oe_title .o_input",
             run: "edit Notify the warehouse",
         },
-        {
-            content: "On contacts here (sales orders in the scenario)",
-            trigger: '.o_form_renderer .o_group div[name="model_id"] input',
-            run: "edit res.partner",
-        },
-        {
-            content: "Pick the model",
-            trigger: ".dropdown-menu li a:contains(Contact):not(:has(.fa-spin))",
-            run: "click",
-        },
-        {
-            content: "Choose the trigger",
-            trigger: ".o_form_renderer #trigger_0",
-            run: "click",
-        },
-        {
-            content: "When a contact is created or edited",
-            trigger: ".o_select_menu_item:contains(On create and edit)",
-            run: "click",
-        },
+        ...(onSales ? ON_SALES_ORDERS : ON_CONTACTS),
         {
             content: "Add an action",
             trigger: '.o_form_renderer div[name="action_server_ids"] button',
@@ -111,6 +180,7 @@ registry.category("web_tour.tours").add("integration_gateway_warehouse", {
                 await helpers.edit(await receiverUrl("/warehouse/orders"));
             },
         },
+        ...(onSales ? fieldSteps(ORDER_FIELDS) : []),
         screenshotStep(
             "warehouse_action",
             ".modal .o_field_widget[name='webhook_delivery_mode'] input[data-value='queued']:checked",
@@ -126,5 +196,13 @@ registry.category("web_tour.tours").add("integration_gateway_warehouse", {
             trigger: "body:not(:has(.modal))",
         },
         ...stepUtils.saveForm(),
-    ],
+    ];
+}
+
+registry.category("web_tour.tours").add("integration_gateway_warehouse", {
+    steps: () => warehouseSteps({onSales: true}),
+});
+
+registry.category("web_tour.tours").add("integration_gateway_warehouse_contacts", {
+    steps: () => warehouseSteps({onSales: false}),
 });
