@@ -7,7 +7,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..lib import metrics
-from ..plumbing import Connections
+from ..plumbing import Connections, send
 
 _logger = logging.getLogger(__name__)
 
@@ -131,12 +131,21 @@ class IntegrationMetrics(models.AbstractModel):
     # -- counting ---------------------------------------------------------------
 
     @api.model
-    def _count(self, series, ref=0, label="", name=None, amount=1):
+    def _count(self, series, ref=0, label="", name=None, amount=1, *, wait=True):
         """Adds ``amount`` to the counter ``series`` of (``ref``, ``label``),
         named ``name``, committed at once on a connection of this process's
         own (one round trip, in autocommit): whatever becomes of the
         request, the event happened. A counter that cannot be written is
-        logged, never raised."""
+        logged, never raised. Without ``wait``, the statement is sent and
+        the caller goes on (``plumbing.send``): the end of the request
+        waits for it."""
+        if not wait:
+            send(
+                self.env.cr.dbname,
+                *self._count_query(series, ref, label, name, amount),
+                what=f"{series} not counted",
+            )
+            return
         try:
             with _connections(self.env.cr.dbname).cursor() as cr:
                 cr.execute(*self._count_query(series, ref, label, name, amount))
@@ -151,8 +160,9 @@ class IntegrationMetrics(models.AbstractModel):
     @api.model
     def _count_accepted(self, incoming):
         """Counts a call that passed every check of its validator
-        (``incoming``, a ``lib.webhook_settings.Incoming``)."""
-        self._count(ACCEPTED, incoming.validator_id)
+        (``incoming``, a ``lib.webhook_settings.Incoming``), during its
+        request: confirmed before the response leaves."""
+        self._count(ACCEPTED, incoming.validator_id, wait=False)
 
     @api.model
     def _count_queue_run(self, validator_id, failed=False):
