@@ -2,12 +2,12 @@
 
 * :class:`Connections` — a process's own autocommit connections to one
   database, for one-statement work that must not ride on Odoo's pooled
-  cursors (rate-limit decisions, waking the cron workers);
+  cursors (rate-limit decisions);
 * :func:`own_cursor` — a cursor of its own, committed whatever becomes of the
   request's transaction (rate-limit counters, refusals, usage);
-* :func:`send` and :func:`settle` — a counter's statement sent on a
-  connection of the process's own without waiting for its answer, and the
-  wait for the answers at the end of the request;
+* :func:`send` and :func:`settle` — a statement (a counter, a
+  notification) sent on a connection of the process's own without waiting
+  for its answer, and the wait for the answers at the end of the request;
 * :class:`ReadOnlyFromNextStatement` — a transaction made read-only by its
   next statement, without a round trip of its own;
 * :func:`notify_cron_workers` — wakes the cron workers of a database at
@@ -24,7 +24,6 @@ from contextlib import contextmanager
 import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
-import psycopg2.sql
 
 from odoo import sql_db
 from odoo.tools import SQL
@@ -146,6 +145,7 @@ def send(dbname, query, params=None, *, what):
         cnx = connections._borrow()
         cursor = cnx.cursor()
         cursor.execute(query, params)
+        cnx.poll()  # sends what the socket did not take at once
     except psycopg2.Error as exc:
         _logger.warning("%s: %s", what, exc)
         return
@@ -233,33 +233,18 @@ class ReadOnlyFromNextStatement:
             del self.cr.execute
 
 
-_notifier_lock = threading.Lock()
-_notifier = None
-
-
-def _postgres_connections():
-    """This process's own connection(s) to the ``postgres`` database, where
-    Odoo's cron workers listen for triggers."""
-    global _notifier
-    with _notifier_lock:
-        if _notifier is None:
-            _notifier = Connections("postgres")
-        return _notifier
-
-
 def notify_cron_workers(dbname):
     """Tells the cron workers that a trigger of ``dbname`` is due, as
     ``ir.cron._trigger()`` does, on a connection this process keeps (where
-    Odoo opens and closes one each time)."""
-    try:
-        with _postgres_connections().cursor() as cr:
-            cr.execute(
-                psycopg2.sql.SQL("SELECT {}('cron_trigger', %s)").format(
-                    psycopg2.sql.Identifier(ODOO_NOTIFY_FUNCTION)
-                ),
-                [dbname],
-            )
-    except psycopg2.Error as exc:
-        # The trigger is committed: the cron workers find it at their next
-        # check, within a minute.
-        _logger.warning("Could not wake the webhook dispatchers: %s", exc)
+    Odoo opens and closes one each time), without waiting for the answer
+    (:func:`send`; the trigger is committed: should the notification fail,
+    the cron workers find it at their next check, within a minute)."""
+    query = SQL(
+        "SELECT %s('cron_trigger', %s)", SQL.identifier(ODOO_NOTIFY_FUNCTION), dbname
+    )
+    send(
+        "postgres",
+        query.code,
+        query.params,
+        what="Could not wake the cron workers",
+    )
