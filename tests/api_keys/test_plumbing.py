@@ -1,0 +1,94 @@
+"""The shared plumbing that takes round trips off a request's path: a
+read-only transaction set with the next statement, and statements sent on
+the process's own connections whose answers are awaited at the end of the
+request."""
+
+from odoo import sql_db
+from odoo.tests import TransactionCase, tagged
+
+from odoo.addons.integration_gateway.plumbing import (
+    ReadOnlyFromNextStatement,
+    send,
+    settle,
+)
+
+TALLY = "test-plumbing:tally"
+
+
+@tagged("post_install", "-at_install")
+class TestPlumbing(TransactionCase):
+    def own_cursor(self):
+        """A real cursor of the test's database, rolled back at the end."""
+        cr = sql_db.db_connect(self.env.cr.dbname).cursor()
+        self.addCleanup(cr.close)
+        self.addCleanup(cr.rollback)
+        return cr
+
+    def read_only(self, cr):
+        cr.execute("SHOW transaction_read_only")
+        return cr.fetchone()[0] == "on"
+
+    def test_read_only_goes_with_the_next_statement(self):
+        cr = self.own_cursor()
+        cr.execute("SELECT 1")
+        before = cr.sql_log_count
+        read_only = ReadOnlyFromNextStatement(cr)
+        cr.execute("SELECT %s", [2])
+        self.assertEqual(cr.fetchone(), (2,), "the statement's own result")
+        self.assertEqual(cr.sql_log_count - before, 1, "no round trip of its own")
+        self.assertTrue(self.read_only(cr))
+        self.assertNotIn("execute", vars(cr), "the cursor's own execute is back")
+        before = cr.sql_log_count
+        read_only.finish()
+        self.assertEqual(cr.sql_log_count, before, "done already")
+
+    def test_read_only_at_the_end_when_nothing_ran(self):
+        cr = self.own_cursor()
+        cr.execute("SELECT 1")
+        read_only = ReadOnlyFromNextStatement(cr)
+        read_only.finish()
+        self.assertNotIn("execute", vars(cr))
+        self.assertTrue(self.read_only(cr))
+
+    def test_cancelled_read_only_leaves_the_transaction_alone(self):
+        cr = self.own_cursor()
+        cr.execute("SELECT 1")
+        read_only = ReadOnlyFromNextStatement(cr)
+        read_only.cancel()
+        read_only.finish()
+        self.assertFalse(self.read_only(cr))
+
+    def test_sent_statement_is_committed_once_settled(self):
+        dbname = self.env.cr.dbname
+        self.addCleanup(self._forget_tally)
+        for _ in range(3):
+            send(
+                dbname,
+                "INSERT INTO integration_rate_limit_tally AS t (name, field, value) "
+                "VALUES (%s, 'calls', 1) ON CONFLICT (name, field) "
+                "DO UPDATE SET value = t.value + 1",
+                [TALLY],
+                what="not counted",
+            )
+        settle()
+        with sql_db.db_connect(dbname).cursor() as cr:
+            cr.execute(
+                "SELECT value FROM integration_rate_limit_tally WHERE name = %s",
+                [TALLY],
+            )
+            self.assertEqual(cr.fetchall(), [(3,)])
+
+    def test_failed_statement_is_logged_never_raised(self):
+        send(self.env.cr.dbname, "SELECT * FROM no_such_table", what="not counted")
+        with self.assertLogs(
+            "odoo.addons.integration_gateway.plumbing", "WARNING"
+        ) as logs:
+            settle()
+        self.assertIn("not counted", logs.output[0])
+        settle()  # nothing left to wait for
+
+    def _forget_tally(self):
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            cr.execute(
+                "DELETE FROM integration_rate_limit_tally WHERE name = %s", [TALLY]
+            )
