@@ -2,12 +2,9 @@
 
 * :class:`Connections` — a process's own autocommit connections to one
   database, for one-statement work that must not ride on Odoo's pooled
-  cursors (rate-limit decisions);
+  cursors (rate-limit decisions, waking the cron workers);
 * :func:`own_cursor` — a cursor of its own, committed whatever becomes of the
   request's transaction (rate-limit counters, refusals, usage);
-* :func:`send` and :func:`settle` — a statement (a counter, a
-  notification) sent on a connection of the process's own without waiting
-  for its answer, and the wait for the answers at the end of the request;
 * :class:`ReadOnlyFromNextStatement` — a transaction made read-only by its
   next statement, without a round trip of its own;
 * :func:`notify_cron_workers` — wakes the cron workers of a database at
@@ -23,7 +20,7 @@ from contextlib import contextmanager
 
 import psycopg2
 import psycopg2.extensions
-import psycopg2.extras
+import psycopg2.sql
 
 from odoo import sql_db
 from odoo.tools import SQL
@@ -35,9 +32,6 @@ _logger = logging.getLogger(__name__)
 # Idle connections kept per database and process; more are opened while
 # more threads work at once, and closed when given back.
 IDLE_CONNECTIONS = 8
-# Statements a thread may have sent without their answers (see send): past
-# it, it waits for those first.
-MAX_UNSETTLED = 4
 
 
 class Connections:
@@ -98,84 +92,6 @@ class Connections:
 _inherited = []  # connections of a parent process, kept open for it
 
 
-class _SentConnections(Connections):
-    """This process's own asynchronous connections to one database (hence
-    in autocommit), on which :func:`send` sends statements."""
-
-    def _borrow(self):
-        with self._lock:
-            if self._pid != os.getpid():
-                _inherited.append(self._idle)
-                self._idle, self._pid = [], os.getpid()
-            if self._idle:
-                return self._idle.pop()
-        _db, info = sql_db.connection_info_for(self.dbname)
-        cnx = psycopg2.connect(**info, async_=1)
-        psycopg2.extras.wait_select(cnx)
-        return cnx
-
-
-_sent_lock = threading.Lock()
-_sent_connections = {}  # database name: _SentConnections
-_unsettled = threading.local()  # .sent: [(connections, cnx, cursor, what)]
-
-
-def send(dbname, query, params=None, *, what):
-    """Sends one statement to ``dbname`` on a connection of this process's
-    own, in a transaction of its own, and returns without waiting for its
-    answer: PostgreSQL runs it while the caller goes on.
-
-    For counters a request must commit whatever becomes of its own
-    transaction but whose outcome it does not need (the usage of an API
-    key, the calls a validator accepted): the round trip, which costs the
-    most on a loaded machine, leaves the request's path. :func:`settle`
-    waits for the answers of the current thread's statements: the request
-    calls it before its response leaves, so that what it counted is
-    committed by then. A statement that fails is logged by :func:`settle`
-    with ``what`` (the consequence, e.g. "usage not counted"), never
-    raised: a counter never fails the call it counts."""
-    sent = _sent_list()
-    if len(sent) >= MAX_UNSETTLED:
-        settle()
-    with _sent_lock:
-        connections = _sent_connections.get(dbname)
-        if connections is None:
-            connections = _sent_connections[dbname] = _SentConnections(dbname)
-    try:
-        cnx = connections._borrow()
-        cursor = cnx.cursor()
-        cursor.execute(query, params)
-        cnx.poll()  # sends what the socket did not take at once
-    except psycopg2.Error as exc:
-        _logger.warning("%s: %s", what, exc)
-        return
-    sent.append((connections, cnx, cursor, what))
-
-
-def settle():
-    """Waits for the answers of the statements the current thread sent with
-    :func:`send` (logging those that failed)."""
-    sent = _sent_list()
-    while sent:
-        connections, cnx, cursor, what = sent.pop(0)
-        try:
-            psycopg2.extras.wait_select(cnx)
-        except (psycopg2.Error, OSError) as exc:
-            _logger.warning("%s: %s", what, exc)
-            cursor.close()
-            cnx.close()  # whatever its state, the next send reconnects
-        else:
-            cursor.close()
-        connections._give_back(cnx)
-
-
-def _sent_list():
-    sent = getattr(_unsettled, "sent", None)
-    if sent is None:
-        sent = _unsettled.sent = []
-    return sent
-
-
 @contextmanager
 def own_cursor(dbname):
     """A cursor on a connection of its own, at READ COMMITTED, committed
@@ -233,18 +149,33 @@ class ReadOnlyFromNextStatement:
             del self.cr.execute
 
 
+_notifier_lock = threading.Lock()
+_notifier = None
+
+
+def _postgres_connections():
+    """This process's own connection(s) to the ``postgres`` database, where
+    Odoo's cron workers listen for triggers."""
+    global _notifier
+    with _notifier_lock:
+        if _notifier is None:
+            _notifier = Connections("postgres")
+        return _notifier
+
+
 def notify_cron_workers(dbname):
     """Tells the cron workers that a trigger of ``dbname`` is due, as
     ``ir.cron._trigger()`` does, on a connection this process keeps (where
-    Odoo opens and closes one each time), without waiting for the answer
-    (:func:`send`; the trigger is committed: should the notification fail,
-    the cron workers find it at their next check, within a minute)."""
-    query = SQL(
-        "SELECT %s('cron_trigger', %s)", SQL.identifier(ODOO_NOTIFY_FUNCTION), dbname
-    )
-    send(
-        "postgres",
-        query.code,
-        query.params,
-        what="Could not wake the cron workers",
-    )
+    Odoo opens and closes one each time)."""
+    try:
+        with _postgres_connections().cursor() as cr:
+            cr.execute(
+                psycopg2.sql.SQL("SELECT {}('cron_trigger', %s)").format(
+                    psycopg2.sql.Identifier(ODOO_NOTIFY_FUNCTION)
+                ),
+                [dbname],
+            )
+    except psycopg2.Error as exc:
+        # The trigger is committed: the cron workers find it at their next
+        # check, within a minute.
+        _logger.warning("Could not wake the webhook dispatchers: %s", exc)

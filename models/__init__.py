@@ -54,4 +54,3 @@ from . import integration_webhook_message_trace
 from . import integration_webhook_endpoint_alerts
 from . import res_config_settings_monitoring
 from . import ir_http_metrics
-from . import ir_http_usage

@@ -7,7 +7,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..lib import metrics
-from ..plumbing import Connections, send
+from ..plumbing import Connections
 
 _logger = logging.getLogger(__name__)
 
@@ -131,21 +131,12 @@ class IntegrationMetrics(models.AbstractModel):
     # -- counting ---------------------------------------------------------------
 
     @api.model
-    def _count(self, series, ref=0, label="", name=None, amount=1, *, wait=True):
+    def _count(self, series, ref=0, label="", name=None, amount=1):
         """Adds ``amount`` to the counter ``series`` of (``ref``, ``label``),
         named ``name``, committed at once on a connection of this process's
         own (one round trip, in autocommit): whatever becomes of the
         request, the event happened. A counter that cannot be written is
-        logged, never raised. Without ``wait``, the statement is sent and
-        the caller goes on (``plumbing.send``): the end of the request
-        waits for it."""
-        if not wait:
-            send(
-                self.env.cr.dbname,
-                *self._count_query(series, ref, label, name, amount),
-                what=f"{series} not counted",
-            )
-            return
+        logged, never raised."""
         try:
             with _connections(self.env.cr.dbname).cursor() as cr:
                 cr.execute(*self._count_query(series, ref, label, name, amount))
@@ -160,9 +151,8 @@ class IntegrationMetrics(models.AbstractModel):
     @api.model
     def _count_accepted(self, incoming):
         """Counts a call that passed every check of its validator
-        (``incoming``, a ``lib.webhook_settings.Incoming``), during its
-        request: confirmed before the response leaves."""
-        self._count(ACCEPTED, incoming.validator_id, wait=False)
+        (``incoming``, a ``lib.webhook_settings.Incoming``)."""
+        self._count(ACCEPTED, incoming.validator_id)
 
     @api.model
     def _count_queue_run(self, validator_id, failed=False):

@@ -1,4 +1,3 @@
-import functools
 import logging
 import threading
 import time
@@ -9,7 +8,7 @@ from odoo import api, models
 
 from ..exceptions import RateLimiterUnavailable
 from ..lib import ratelimit
-from ..plumbing import Connections, own_cursor, send
+from ..plumbing import Connections, own_cursor
 
 _logger = logging.getLogger(__name__)
 
@@ -99,19 +98,12 @@ class IntegrationRateLimiter(models.AbstractModel):
         )
 
     @api.model
-    def _count(self, tally, field, amount=1, *, wait=True):
+    def _count(self, tally, field, amount=1):
         """Adds ``amount`` to the usage counter ``field`` of ``tally``.
-        Returns False when the storage could not be reached (logged).
-
-        Without ``wait``, PostgreSQL is sent the count and the caller goes
-        on: ``plumbing.settle()`` waits for it (the end of every request
-        does), and logs it if it failed."""
+        Returns False when the storage could not be reached (logged)."""
         backend, _mode = self._backend()
         try:
-            if wait:
-                backend.storage.count(tally, field, amount)
-            else:
-                backend.storage.count_soon(tally, field, amount)
+            backend.storage.count(tally, field, amount)
         except _redis_errors() as exc:
             self._unreachable(backend, exc, "usage not counted")
             return False
@@ -254,10 +246,7 @@ class IntegrationRateLimiter(models.AbstractModel):
 
 def _make_backend(dbname, url, namespace):
     if not url:
-        storage = ratelimit.PostgresStorage(
-            Connections(dbname).cursor,
-            send=functools.partial(send, dbname, what="usage not counted"),
-        )
+        storage = ratelimit.PostgresStorage(Connections(dbname).cursor)
         return _Backend(storage, "PostgreSQL")
     import redis
 

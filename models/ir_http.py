@@ -363,8 +363,7 @@ class IrHttp(models.AbstractModel):
         if limits:
             decision = limiter._hit(f"apikey:{api_key.key_id}", limits, tally=tally)
         else:
-            # Sent, and confirmed before the response leaves (ir_http_usage).
-            limiter._count(tally, "allowed", wait=False)
+            limiter._count(tally, "allowed")
         request.env["res.users.apikeys"]._integration_note_use(
             api_key.key_id, cls._integration_client_address()
         )

@@ -1,18 +1,10 @@
-"""The shared plumbing that takes round trips off a request's path: a
-read-only transaction set with the next statement, and statements sent on
-the process's own connections whose answers are awaited at the end of the
-request."""
+"""A read-only key's transaction made read-only by the call's first
+statement, without a round trip of its own (``plumbing``)."""
 
 from odoo import sql_db
 from odoo.tests import TransactionCase, tagged
 
-from odoo.addons.integration_gateway.plumbing import (
-    ReadOnlyFromNextStatement,
-    send,
-    settle,
-)
-
-TALLY = "test-plumbing:tally"
+from odoo.addons.integration_gateway.plumbing import ReadOnlyFromNextStatement
 
 
 @tagged("post_install", "-at_install")
@@ -57,38 +49,3 @@ class TestPlumbing(TransactionCase):
         read_only.cancel()
         read_only.finish()
         self.assertFalse(self.read_only(cr))
-
-    def test_sent_statement_is_committed_once_settled(self):
-        dbname = self.env.cr.dbname
-        self.addCleanup(self._forget_tally)
-        for _ in range(3):
-            send(
-                dbname,
-                "INSERT INTO integration_rate_limit_tally AS t (name, field, value) "
-                "VALUES (%s, 'calls', 1) ON CONFLICT (name, field) "
-                "DO UPDATE SET value = t.value + 1",
-                [TALLY],
-                what="not counted",
-            )
-        settle()
-        with sql_db.db_connect(dbname).cursor() as cr:
-            cr.execute(
-                "SELECT value FROM integration_rate_limit_tally WHERE name = %s",
-                [TALLY],
-            )
-            self.assertEqual(cr.fetchall(), [(3,)])
-
-    def test_failed_statement_is_logged_never_raised(self):
-        send(self.env.cr.dbname, "SELECT * FROM no_such_table", what="not counted")
-        with self.assertLogs(
-            "odoo.addons.integration_gateway.plumbing", "WARNING"
-        ) as logs:
-            settle()
-        self.assertIn("not counted", logs.output[0])
-        settle()  # nothing left to wait for
-
-    def _forget_tally(self):
-        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
-            cr.execute(
-                "DELETE FROM integration_rate_limit_tally WHERE name = %s", [TALLY]
-            )

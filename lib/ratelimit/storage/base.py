@@ -41,12 +41,6 @@ class Storage:
         """Adds ``amount`` to the counter ``field`` of ``tally``."""
         raise NotImplementedError
 
-    def count_soon(self, tally, field, amount=1):
-        """:meth:`count`, for a caller that does not wait for the storage to
-        confirm it: a storage that can send the count and confirm it later
-        does so (see :class:`PostgresStorage`); the others count at once."""
-        self.count(tally, field, amount)
-
     def drain(self, prefix=""):
         """Returns ``{tally: {field: value}}`` for the tallies whose name
         starts with ``prefix`` and forgets those counts, so that each count

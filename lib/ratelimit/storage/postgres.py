@@ -14,11 +14,6 @@ from .base import Storage
 # code; at READ COMMITTED each statement after it sees what the previous
 # decision committed.
 PG_SCHEMA = (Path(__file__).parent / "resources" / "postgres.sql").read_text()
-_COUNT = (
-    "INSERT INTO integration_rate_limit_tally AS t (name, field, value) "
-    "VALUES (%s, %s, %s) ON CONFLICT (name, field) "
-    "DO UPDATE SET value = t.value + EXCLUDED.value"
-)
 
 
 class PostgresStorage(Storage):
@@ -32,15 +27,10 @@ class PostgresStorage(Storage):
     request being limited (read-only, rolled back, or run again after a
     serialization failure). The tables and the function (``PG_SCHEMA``)
     must exist: :func:`install_postgres`.
-
-    ``send``, when given, sends a statement and its parameters without
-    waiting for the answer (in a transaction of its own, confirmed later by
-    its caller): :meth:`count_soon` uses it.
     """
 
-    def __init__(self, connect, send=None):
+    def __init__(self, connect):
         self._connect = connect
-        self._send = send
 
     def _decide(self, key, limits, cost, consume, tally, now):
         with self._connect() as cr:
@@ -67,13 +57,12 @@ class PostgresStorage(Storage):
 
     def count(self, tally, field, amount=1):
         with self._connect() as cr:
-            cr.execute(_COUNT, (tally, field, amount))
-
-    def count_soon(self, tally, field, amount=1):
-        if self._send is None:
-            self.count(tally, field, amount)
-        else:
-            self._send(_COUNT, (tally, field, amount))
+            cr.execute(
+                "INSERT INTO integration_rate_limit_tally AS t (name, field, value) "
+                "VALUES (%s, %s, %s) ON CONFLICT (name, field) "
+                "DO UPDATE SET value = t.value + EXCLUDED.value",
+                (tally, field, amount),
+            )
 
     def drain(self, prefix="", cr=None):
         """See :meth:`Storage.drain`. With ``cr``, the counts are taken in
