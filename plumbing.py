@@ -5,6 +5,8 @@
   cursors (rate-limit decisions, waking the cron workers);
 * :func:`own_cursor` — a cursor of its own, committed whatever becomes of the
   request's transaction (rate-limit counters, refusals, usage);
+* :class:`ReadOnlyFromNextStatement` — a transaction made read-only by its
+  next statement, without a round trip of its own;
 * :func:`notify_cron_workers` — wakes the cron workers of a database at
   once, on a connection this process keeps.
 
@@ -21,6 +23,7 @@ import psycopg2.extensions
 import psycopg2.sql
 
 from odoo import sql_db
+from odoo.tools import SQL
 
 from odoo.addons.base.models.ir_cron import ODOO_NOTIFY_FUNCTION
 
@@ -102,6 +105,48 @@ def own_cursor(dbname):
             psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED
         )
         yield cr
+
+
+_READ_ONLY = "SET TRANSACTION READ ONLY"
+
+
+class ReadOnlyFromNextStatement:
+    """Makes the transaction of the Odoo cursor ``cr`` read-only from its
+    next statement on: ``SET TRANSACTION READ ONLY`` goes with that
+    statement, in the same round trip, rather than alone before it.
+
+    Until then the cursor's ``execute`` is this object's (an attribute of
+    the cursor, which hides its class's method), and no statement can run
+    in between. :meth:`finish` ends the wait: when no statement ran since,
+    the transaction is made read-only then, in a round trip of its own, so
+    that after it the transaction is read-only whatever ran. :meth:`cancel`
+    gives the cursor its ``execute`` back without making anything
+    read-only (for a transaction about to be rolled back)."""
+
+    def __init__(self, cr):
+        self.cr = cr
+        self.pending = True
+        cr.execute = self._execute
+
+    def _execute(self, query, params=None, log_exceptions=True):
+        self.cancel()
+        if isinstance(query, SQL):
+            query = SQL("%s; %s", SQL(_READ_ONLY), query)
+        elif isinstance(query, str):
+            query = f"{_READ_ONLY}; {query}"
+        else:
+            self.cr.execute(_READ_ONLY)
+        return self.cr.execute(query, params, log_exceptions)
+
+    def finish(self):
+        if self.pending:
+            self.cancel()
+            self.cr.execute(_READ_ONLY)
+
+    def cancel(self):
+        if self.pending:
+            self.pending = False
+            del self.cr.execute
 
 
 _notifier_lock = threading.Lock()

@@ -138,7 +138,8 @@ class ApiKey:
     caches of anything derived from the policy). ``expires_at`` is the naive
     UTC moment the key stops working, taking the policy's maximum key
     lifetime into account (then ``lifetime_capped``), or None for a key
-    that does not expire.
+    that does not expire. ``name`` is the key's description, read with it
+    (what the deliveries its calls cause are traced to).
     """
 
     key_id: int
@@ -148,6 +149,7 @@ class ApiKey:
     expires_at: datetime.datetime | None = None
     # expires_at is the policy's maximum lifetime, before the key's own expiry
     lifetime_capped: bool = False
+    name: str | None = None
 
     def expired(self, now):
         return self.expires_at is not None and self.expires_at < now

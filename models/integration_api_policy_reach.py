@@ -8,6 +8,7 @@ the method's signature, describes the fields of the models they name to
 found (:func:`lib.api_policy.check_reach`).
 """
 
+import functools
 import inspect
 import logging
 
@@ -19,6 +20,20 @@ _logger = logging.getLogger(__name__)
 
 # The import wizard's call that loads into the model its records name.
 IMPORT_WIZARD_CALL = ("base_import.import", "execute_import")
+
+
+def _signature(func):
+    """The signature of a model's method, worked out once per process: it
+    is the costliest part of binding a call's arguments, and a function's
+    signature never changes (a callable that cannot be a cache key gets
+    its signature each time)."""
+    try:
+        return _cached_signature(func)
+    except TypeError:
+        return inspect.signature(func)
+
+
+_cached_signature = functools.lru_cache(maxsize=1024)(inspect.signature)
 
 
 class IntegrationApiPolicyReach(models.Model):
@@ -99,7 +114,7 @@ class IntegrationApiPolicyReach(models.Model):
             if not getattr(func, "_api_model", False) and args:
                 ids, args = args[0], args[1:]
         try:
-            bound = inspect.signature(func).bind(None, *args, **kwargs)
+            bound = _signature(func).bind(None, *args, **kwargs)
         except (TypeError, ValueError):
             return None
         arguments = {}

@@ -199,7 +199,11 @@ class IntegrationWebhookDelivery(models.Model):
             event_type=event_type,
         )
         data = self.env.cr.precommit.data
-        if "integration_gateway.wake" not in data:
+        # Deliveries to archived or disabled endpoints wait, unsent, until
+        # the endpoint is enabled again, which wakes the dispatchers then:
+        # waking them now would make them look for nothing to send.
+        sendable = any(e.active and not e.disabled_at for e in endpoints.sudo())
+        if sendable and "integration_gateway.wake" not in data:
             data["integration_gateway.wake"] = delivery[:1].id
             # At commit time, so that a rolled-back savepoint cannot take the
             # wake-up away from deliveries created after it.

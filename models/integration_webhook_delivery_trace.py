@@ -124,11 +124,8 @@ class IntegrationWebhookDelivery(models.Model):
             elif api_key is not None:
                 values["origin_kind"] = "api_call"
                 values["origin_api_key_ref"] = api_key.key_id
-                self.env.cr.execute(
-                    "SELECT name FROM res_users_apikeys WHERE id = %s", [api_key.key_id]
-                )
-                row = self.env.cr.fetchone()
-                values["origin_api_key_name"] = row[0] if row else False
+                # Read with the key when the request was authenticated.
+                values["origin_api_key_name"] = api_key.name or False
                 values["origin_call"] = request.httprequest.path[:200]
         trace_id, span_id = parsed or (trace_context.new_trace_id(), False)
         values.update(trace_id=trace_id, parent_span_id=span_id)

@@ -9,10 +9,11 @@ from odoo import fields, models
 from odoo.exceptions import AccessError
 from odoo.http import request
 from odoo.service.model import get_public_method
-from odoo.tools import SQL, config
+from odoo.tools import config
 
 from ..lib import api_policy, networks, ratelimit
 from ..lib.api_usage import usage_tally
+from ..plumbing import ReadOnlyFromNextStatement
 from . import webhook_request
 
 _logger = logging.getLogger(__name__)
@@ -61,12 +62,16 @@ class IrHttp(models.AbstractModel):
             return super()._dispatch(endpoint)
         cr = request.env.cr
         cr.flush()  # what Odoo wrote before the call is not the key's
-        cr.execute(SQL("SET TRANSACTION READ ONLY"))
+        # Read-only from the call's first statement on, sent with it.
+        read_only = ReadOnlyFromNextStatement(cr)
         try:
             result = super()._dispatch(endpoint)
             cr.flush()  # and the pre-commit hooks the call registered
+            read_only.finish()
         except ReadOnlySqlTransaction:
             raise cls._integration_read_only_refused(policy) from None
+        finally:
+            read_only.cancel()
         return result
 
     @classmethod

@@ -276,7 +276,7 @@ class ResUsersApikeys(models.Model):
             SQL(
                 """
                 SELECT k.user_id, k.expiration_date, k.create_date,
-                       w.policy_id, p.revision
+                       w.policy_id, p.revision, k.name
                   FROM %(keys)s k
                   JOIN res_users u ON u.id = k.user_id
                  CROSS JOIN LATERAL (
@@ -296,7 +296,7 @@ class ResUsersApikeys(models.Model):
         row = self.env.cr.fetchone()
         if not row:
             return None
-        user_id, expiration_date, create_date, policy_id, revision = row
+        user_id, expiration_date, create_date, policy_id, revision, name = row
         lifetime = 0
         if policy_id is not None:
             # A policy named but gone (revision None), or a default setting
@@ -314,6 +314,7 @@ class ResUsersApikeys(models.Model):
             policy_revision=revision,
             expires_at=expires_at,
             lifetime_capped=expires_at != expiration_date,
+            name=name,
         )
         if api_key.expired(fields.Datetime.now()) != expired:
             return None

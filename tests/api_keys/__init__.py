@@ -10,3 +10,4 @@ from . import test_api_reach
 from . import test_api_read_only
 from . import test_auth_guard
 from . import test_rate_limiter
+from . import test_plumbing

@@ -129,6 +129,24 @@ class TestRateLimiter(TransactionCase):
             self.env(cr=cr)["integration.rate.limiter"]._gc_rate_limit_windows()
         self.assertEqual(self._postgres_keys(), {fresh})
 
+    def test_postgres_decisions_update_their_windows_heap_only(self):
+        """A decision rewrites its windows in place: no index covers a
+        column it changes, and the pages keep room for the new versions,
+        so that a busy key's row versions do not pile up in an index."""
+        cr = self.env.cr
+        cr.execute(
+            "SELECT indexdef FROM pg_indexes "
+            "WHERE tablename = 'integration_rate_limit_counter'"
+        )
+        indexed = " ".join(definition for (definition,) in cr.fetchall())
+        for column in ("buckets", "counts", "expires_at"):
+            self.assertNotIn(column, indexed)
+        cr.execute(
+            "SELECT reloptions FROM pg_class "
+            "WHERE relname = 'integration_rate_limit_counter'"
+        )
+        self.assertIn("fillfactor=50", cr.fetchone()[0])
+
     def test_settings_validate_and_store_the_limiter_parameters(self):
         settings = self.env["res.config.settings"]
         with self.assertRaisesRegex(ValidationError, "not a rate limit"):

@@ -6,7 +6,7 @@ shape."""
 import json
 import logging
 
-from odoo import SUPERUSER_ID, Command, api
+from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
@@ -155,6 +155,29 @@ class TestWebhookOutbox(WebhookCase):
             [("cron_id", "in", self.env["ir.cron"]._integration_dispatcher_crons().ids)]
         )
         self.assertTrue(triggers)
+
+    def test_no_wake_for_deliveries_that_wait(self):
+        """Deliveries to an archived or disabled endpoint wait unsent: their
+        event wakes no dispatcher; enabling the endpoint does."""
+        archived, disabled = self.env["integration.webhook.endpoint"].create(
+            [
+                {"name": "archived", "url": self.receiver.url("/a"), "active": False},
+                {"name": "disabled", "url": self.receiver.url("/d")},
+            ]
+        )
+        disabled.disabled_at = fields.Datetime.now()
+        partner = self.env["res.partner"].create({"name": "Waiting"})
+        crons = self.env["ir.cron"]._integration_dispatcher_crons()
+        Trigger = self.env["ir.cron.trigger"]
+        Trigger.search([("cron_id", "in", crons.ids)]).unlink()
+        deliveries = self.Delivery._enqueue_event(
+            archived | disabled, '{"n": 1}', record=partner
+        )
+        self.env.cr.precommit.run()
+        self.assertEqual(deliveries.mapped("state"), ["pending", "pending"])
+        self.assertFalse(Trigger.search([("cron_id", "in", crons.ids)]))
+        archived.active = True
+        self.assertTrue(Trigger.search([("cron_id", "in", crons.ids)]))
 
     def test_no_stored_field_is_computed_from_deliveries(self):
         """Deliveries are written by one INSERT, which recomputes nothing

@@ -6,8 +6,15 @@ CREATE UNLOGGED TABLE IF NOT EXISTS integration_rate_limit_counter (
     expires_at double precision NOT NULL,
     PRIMARY KEY (key, period)
 );
-CREATE INDEX IF NOT EXISTS integration_rate_limit_counter_expires_at_idx
-    ON integration_rate_limit_counter (expires_at);
+-- Every decision rewrites its windows: with no indexed column changed and
+-- room left on the page (fillfactor), the new row version is a heap-only
+-- tuple, which adds no index entry and is pruned on the page itself. An
+-- index on expires_at, which changes at every call, would make every update
+-- a cold one: the primary key's entries of one busy key then pile up (faster
+-- than vacuum removes them while any transaction of the cluster runs long)
+-- and every decision walks them. The clean-up reads the table instead.
+DROP INDEX IF EXISTS integration_rate_limit_counter_expires_at_idx;
+ALTER TABLE integration_rate_limit_counter SET (fillfactor = 50);
 CREATE UNLOGGED TABLE IF NOT EXISTS integration_rate_limit_tally (
     name varchar NOT NULL,
     field varchar NOT NULL,
