@@ -19,6 +19,7 @@ import hashlib
 import os
 import platform
 import sys
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -293,8 +294,9 @@ def interleaved(names, calls, warmup, call):
     return timings
 
 
-def machine():
-    """One line saying where figures were taken."""
+def machine(dated=True):
+    """One line saying where (and, when ``dated``, when) figures were
+    taken."""
     cpu = platform.processor() or "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -309,10 +311,8 @@ def machine():
     except (OSError, ValueError, IndexError):
         ram = "RAM unknown"
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    return (
-        f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs ({cpu}), {ram}, "
-        f"load average {load}"
-    )
+    where = f"{os.cpu_count()} CPUs ({cpu}), {ram}, load average {load}"
+    return f"{time.strftime('%Y-%m-%d %H:%M')}, {where}" if dated else where
 
 
 def table_lines(figures):
@@ -362,10 +362,11 @@ def write_readme(figures, started, seconds, machine_line, readme=README):
     block = [
         README_START,
         "",
-        (
+        textwrap.fill(
             f"One ``make bench`` run started "
-            f"{time.strftime('%Y-%m-%d %H:%M', started)} UTC, {seconds:.0f} s; "
-            f"{machine_line}."
+            f"{time.strftime('%Y-%m-%d %H:%M', started)} UTC, {seconds:.0f} s, on "
+            f"{machine_line} at its end.",
+            width=76,
         ),
         "",
         *table_lines(figures),

@@ -110,9 +110,8 @@ def main(argv=None):
     figures = [figure for report in reports for figure in report.figures]
     context.print_table(figures)
     if not (failures or args.quick or args.only):
-        context.write_readme(
-            figures, started_at, time.monotonic() - started, context.machine()
-        )
+        seconds = time.monotonic() - started
+        context.write_readme(figures, started_at, seconds, context.machine(dated=False))
         context.say(f"figures written to {context.README.relative_to(context.ROOT)}")
     return 1 if failures else 0
 
