@@ -28,9 +28,10 @@ def _signature(func):
     signature never changes (a callable that cannot be a cache key gets
     its signature each time)."""
     try:
-        return _cached_signature(func)
+        hash(func)
     except TypeError:
         return inspect.signature(func)
+    return _cached_signature(func)
 
 
 _cached_signature = functools.lru_cache(maxsize=1024)(inspect.signature)
