@@ -82,8 +82,9 @@ class IntegrationWebhookEndpoint(models.Model):
             params.get_param(alerts.FAILING_AFTER_PARAM),
             params.get_param(alerts.BACKLOG_AFTER_PARAM),
         )
-        # Every endpoint, disabled ones aside: the alerts' job (endpoints are
-        # a few dozen, not a table that grows with traffic).
+        # Every endpoint that is not archived, disabled ones included: the
+        # alerts' job (endpoints are a few dozen, not a table that grows with
+        # traffic).
         endpoints = self.sudo().search([])  # pylint: disable=no-search-all
         oldest = self._integration_oldest_waiting(endpoints.ids)
         circuit_open = self._integration_circuit_open(endpoints)
