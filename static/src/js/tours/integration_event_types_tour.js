@@ -1,4 +1,5 @@
 import {registry} from "@web/core/registry";
+import {ON_CONTACTS_MODEL} from "./automation_steps";
 import {stepUtils} from "@web_tour/tour_utils";
 import {receiverUrl} from "./tour_receiver";
 
@@ -14,16 +15,7 @@ registry.category("web_tour.tours").add("integration_gateway_event_type_from_aut
             trigger: ".o_form_renderer .oe_title .o_input",
             run: "edit New contacts to the carrier",
         },
-        {
-            content: "On contacts",
-            trigger: '.o_form_renderer .o_group div[name="model_id"] input',
-            run: "edit res.partner",
-        },
-        {
-            content: "Pick the model",
-            trigger: ".dropdown-menu li a:contains(Contact):not(:has(.fa-spin))",
-            run: "click",
-        },
+        ...ON_CONTACTS_MODEL,
         {
             content: "Choose the trigger",
             trigger: ".o_form_renderer #trigger_0",

@@ -1,4 +1,5 @@
 import {registry} from "@web/core/registry";
+import {ON_CONTACTS_MODEL, ON_SALES_ORDERS_MODEL} from "./automation_steps";
 import {stepUtils} from "@web_tour/tour_utils";
 import {screenshotStep} from "./screenshot";
 
@@ -27,32 +28,6 @@ const CUSTOMER_GETTER =
     "model.search([('ref', '=', payload['ref'])], limit=1) or model.create(" +
     "{'name': payload['customer']['name'], 'email': payload['customer']['email'], " +
     "'ref': payload['ref']})";
-
-const ON_SALES_ORDERS = [
-    {
-        content: "On sales orders",
-        trigger: '.o_form_renderer .o_group div[name="model_id"] input',
-        run: "edit Sales Order",
-    },
-    {
-        content: "Pick the model",
-        trigger: ".dropdown-menu li a:text(Sales Order):not(:has(.fa-spin))",
-        run: "click",
-    },
-];
-
-const ON_CONTACTS = [
-    {
-        content: "On contacts",
-        trigger: '.o_form_renderer .o_group div[name="model_id"] input',
-        run: "edit res.partner",
-    },
-    {
-        content: "Pick the model",
-        trigger: ".dropdown-menu li a:contains(Contact):not(:has(.fa-spin))",
-        run: "click",
-    },
-];
 
 /**
  * The web shop scenario: a validator for the shop's signed orders, then the
@@ -117,7 +92,7 @@ function shopSteps({onSales}) {
             trigger: ".o_form_renderer .oe_title .o_input",
             run: "edit Web shop order",
         },
-        ...(onSales ? ON_SALES_ORDERS : ON_CONTACTS),
+        ...(onSales ? ON_SALES_ORDERS_MODEL : ON_CONTACTS_MODEL),
         {
             content: "Choose the trigger",
             trigger: ".o_form_renderer #trigger_0",

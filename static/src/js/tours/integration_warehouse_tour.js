@@ -1,4 +1,5 @@
 import {registry} from "@web/core/registry";
+import {ON_CONTACTS_MODEL, ON_SALES_ORDERS_MODEL} from "./automation_steps";
 import {stepUtils} from "@web_tour/tour_utils";
 import {screenshotStep} from "./screenshot";
 import {receiverUrl} from "./tour_receiver";
@@ -14,16 +15,7 @@ import {receiverUrl} from "./tour_receiver";
 
 // The automation's model and trigger, then the fields the webhook sends.
 const ON_SALES_ORDERS = [
-    {
-        content: "On sales orders",
-        trigger: '.o_form_renderer .o_group div[name="model_id"] input',
-        run: "edit Sales Order",
-    },
-    {
-        content: "Pick the model",
-        trigger: ".dropdown-menu li a:text(Sales Order):not(:has(.fa-spin))",
-        run: "click",
-    },
+    ...ON_SALES_ORDERS_MODEL,
     {
         content: "Choose the trigger",
         trigger: ".o_form_renderer #trigger_0",
@@ -47,16 +39,7 @@ const ON_SALES_ORDERS = [
 ];
 
 const ON_CONTACTS = [
-    {
-        content: "On contacts",
-        trigger: '.o_form_renderer .o_group div[name="model_id"] input',
-        run: "edit res.partner",
-    },
-    {
-        content: "Pick the model",
-        trigger: ".dropdown-menu li a:contains(Contact):not(:has(.fa-spin))",
-        run: "click",
-    },
+    ...ON_CONTACTS_MODEL,
     {
         content: "Choose the trigger",
         trigger: ".o_form_renderer #trigger_0",
