@@ -8,7 +8,10 @@
 * :class:`ReadOnlyFromNextStatement` — a transaction made read-only by its
   next statement, without a round trip of its own;
 * :func:`notify_cron_workers` — wakes the cron workers of a database at
-  once, on a connection this process keeps.
+  once, on a connection this process keeps;
+* :func:`after_response` — work a caller must not wait for (counters kept
+  on a connection of their own, waking the cron workers), done once the
+  answer to the current HTTP request is sent.
 
 Models import these from here, never from one another.
 """
@@ -22,7 +25,7 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.sql
 
-from odoo import sql_db
+from odoo import http, sql_db
 from odoo.tools import SQL
 
 from odoo.addons.base.models.ir_cron import ODOO_NOTIFY_FUNCTION
@@ -179,3 +182,105 @@ def notify_cron_workers(dbname):
         # The trigger is committed: the cron workers find it at their next
         # check, within a minute.
         _logger.warning("Could not wake the webhook dispatchers: %s", exc)
+
+
+# The request's list of work to do once its answer is sent.
+_AFTER_RESPONSE = "integration_after_response"
+
+
+def after_response(work):
+    """Calls ``work()`` once the answer to the current HTTP request is sent,
+    or at once outside of a request.
+
+    For one-statement writes that must happen whatever becomes of the
+    request and that its answer does not depend on: a usage counter, the
+    wake-up of the cron workers. The client has its answer one round trip
+    sooner; the worker does the work before it serves its next request.
+    ``work`` runs without the request and its cursor (both are gone): it
+    takes what it needs (database name, backend) when it is registered,
+    and opens its own connection. An error is logged, never raised. A
+    process killed between the answer and the work loses the work.
+
+    ``ir.http`` hands every answer to :func:`run_after_response`; an answer
+    that bypasses it leaves its work to the thread's next request."""
+    pending = _pending_work(create=True)
+    if pending is None:
+        _run_work([work], counted=False)
+        return
+    _work_left.add()
+    pending.append(work)
+
+
+def run_after_response(response):
+    """Makes ``response``, the answer to the current request, do the
+    request's work once it is sent (werkzeug calls it when the server has
+    written the body); work registered later in the same request, until
+    the answer is sent (e.g. at commit), runs with it. Odoo may build more
+    than one answer for a request (a retry, an error at commit): only the
+    one that is sent runs the work, once."""
+    pending = _pending_work(create=True)
+    if pending is not None and hasattr(response, "call_on_close"):
+        response.call_on_close(lambda: _run_work(pending))
+
+
+# Per thread, the list of the last request that had work: an answer that
+# bypassed ir.http (an ``abort`` with a ready response) leaves its work
+# there, done at the thread's next request rather than lost.
+_last_pending = threading.local()
+
+
+def _pending_work(create=False):
+    if not http.request:
+        return None
+    pending = getattr(http.request, _AFTER_RESPONSE, None)
+    if pending is None and create:
+        left = getattr(_last_pending, "work", None)
+        if left:
+            _run_work(left)
+        pending = _last_pending.work = []
+        setattr(http.request, _AFTER_RESPONSE, pending)
+    return pending
+
+
+def _run_work(pending, counted=True):
+    while pending:
+        work = pending.pop(0)
+        try:
+            work()
+        except Exception:
+            _logger.exception("Work after the answer failed")
+        finally:
+            if counted:
+                _work_left.done()
+
+
+class _WorkLeft:
+    """How many pieces of work registered in this process are not done."""
+
+    def __init__(self):
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def add(self):
+        with self.changed:
+            self.count += 1
+
+    def done(self):
+        with self.changed:
+            self.count -= 1
+            self.changed.notify_all()
+
+    def wait(self, timeout):
+        with self.changed:
+            return self.changed.wait_for(lambda: self.count <= 0, timeout)
+
+
+_work_left = _WorkLeft()
+
+
+def wait_for_work_after_responses(timeout):
+    """Waits until the work registered with :func:`after_response` in this
+    process is done, at most ``timeout`` seconds; returns whether it is.
+    For a caller in the same process as the server that must see that
+    work (the tests, which read counters right after a call)."""
+    return _work_left.wait(timeout)

@@ -2,10 +2,12 @@ import logging
 import threading
 
 import psycopg2
+from psycopg2.errors import SerializationFailure
 
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .. import plumbing
 from ..lib import metrics
 from ..plumbing import Connections
 
@@ -131,17 +133,29 @@ class IntegrationMetrics(models.AbstractModel):
     # -- counting ---------------------------------------------------------------
 
     @api.model
-    def _count(self, series, ref=0, label="", name=None, amount=1):
+    def _count(
+        self, series, ref=0, label="", name=None, amount=1, *, after_response=False
+    ):
         """Adds ``amount`` to the counter ``series`` of (``ref``, ``label``),
         named ``name``, committed at once on a connection of this process's
         own (one round trip, in autocommit): whatever becomes of the
         request, the event happened. A counter that cannot be written is
-        logged, never raised."""
-        try:
-            with _connections(self.env.cr.dbname).cursor() as cr:
-                cr.execute(*self._count_query(series, ref, label, name, amount))
-        except psycopg2.Error:
-            _logger.exception("could not count %s (%s, %s)", series, ref, label)
+        logged, never raised. ``after_response``: counted once the answer
+        to the current request is sent (``plumbing.after_response``)."""
+        connections = _connections(self.env.cr.dbname)
+        query = self._count_query(series, ref, label, name, amount)
+
+        def count():
+            try:
+                with connections.cursor() as cr:
+                    cr.execute(*query)
+            except psycopg2.Error:
+                _logger.exception("could not count %s (%s, %s)", series, ref, label)
+
+        if after_response:
+            plumbing.after_response(count)
+        else:
+            count()
 
     @api.model
     def _count_query(self, series, ref, label, name, amount):
@@ -152,7 +166,7 @@ class IntegrationMetrics(models.AbstractModel):
     def _count_accepted(self, incoming):
         """Counts a call that passed every check of its validator
         (``incoming``, a ``lib.webhook_settings.Incoming``)."""
-        self._count(ACCEPTED, incoming.validator_id)
+        self._count(ACCEPTED, incoming.validator_id, after_response=True)
 
     @api.model
     def _count_queue_run(self, validator_id, failed=False):
@@ -201,15 +215,26 @@ class IntegrationMetrics(models.AbstractModel):
         """Folds the attempt rows the dispatchers added into one row per
         endpoint and status class, in the current transaction (the sums are
         unchanged, so a scrape sees the same values before and after).
-        Rows of deleted endpoints are dropped. Returns the rows folded."""
+        Rows of deleted endpoints are dropped. Returns the rows folded.
+
+        The cron and the autovacuum's retention may fold at the same time:
+        the one that comes second finds the rows it read deleted (a
+        serialization failure under Odoo's repeatable read), and leaves
+        them to the other, which folded them."""
         cr = self.env.cr
-        cr.execute(_COMPACT)
-        folded, _kept = cr.fetchone()
-        # What the endpoints deleted since left behind.
-        cr.execute(
-            "DELETE FROM integration_metrics_attempt_count m WHERE NOT EXISTS"
-            " (SELECT 1 FROM integration_webhook_endpoint e WHERE e.id = m.endpoint_id)"
-        )
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute(_COMPACT, log_exceptions=False)
+                folded, _kept = cr.fetchone()
+                # What the endpoints deleted since left behind.
+                cr.execute(
+                    "DELETE FROM integration_metrics_attempt_count m WHERE NOT EXISTS"
+                    " (SELECT 1 FROM integration_webhook_endpoint e"
+                    "   WHERE e.id = m.endpoint_id)"
+                )
+        except SerializationFailure:
+            _logger.info("Attempt counters folded by another transaction meanwhile")
+            return 0
         return folded
 
     @api.model

@@ -6,6 +6,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from odoo import api, models
 
+from .. import plumbing
 from ..exceptions import RateLimiterUnavailable
 from ..lib import ratelimit
 from ..plumbing import Connections, own_cursor
@@ -98,10 +99,22 @@ class IntegrationRateLimiter(models.AbstractModel):
         )
 
     @api.model
-    def _count(self, tally, field, amount=1):
+    def _count(self, tally, field, amount=1, *, after_response=False):
         """Adds ``amount`` to the usage counter ``field`` of ``tally``.
-        Returns False when the storage could not be reached (logged)."""
+        Returns False when the storage could not be reached (logged).
+        ``after_response``: counted once the answer to the current request
+        is sent (``plumbing.after_response``); returns None."""
         backend, _mode = self._backend()
+        if after_response:
+            # Only the backend, resolved now, and this environment's
+            # database name serve then: the request's cursor is closed.
+            plumbing.after_response(
+                lambda: self._count_in(backend, tally, field, amount)
+            )
+            return None
+        return self._count_in(backend, tally, field, amount)
+
+    def _count_in(self, backend, tally, field, amount):
         try:
             backend.storage.count(tally, field, amount)
         except _redis_errors() as exc:

@@ -102,7 +102,8 @@ class IntegrationWebhookMessage(models.Model):
         ``validator_id``), unless that automation already processed it less
         than ``window`` seconds ago. Returns the claim's row id, or None for
         a duplicate."""
-        self.env.cr.execute(
+        cr = self.env.cr
+        cr.execute(
             SQL(
                 "INSERT INTO %(table)s AS m"
                 " (automation_id, validator_id, message_id, received_at,"
@@ -112,17 +113,25 @@ class IntegrationWebhookMessage(models.Model):
                 " ON CONFLICT (automation_id, message_id) DO UPDATE"
                 " SET received_at = EXCLUDED.received_at"
                 " WHERE m.received_at < %(now)s - make_interval(secs => %(window)s)"
-                " RETURNING m.id",
+                " RETURNING m.id, %(now)s",
                 table=SQL.identifier(self._table),
                 automation=automation_id,
                 validator=validator_id,
                 message=message_id,
-                now=self.env.cr.now(),
+                # The transaction's time, what cr.now() asks for in a round
+                # trip of its own.
+                now=SQL("(now() AT TIME ZONE 'UTC')"),
                 window=window,
             )
         )
-        row = self.env.cr.fetchone()
-        return row[0] if row else None
+        row = cr.fetchone()
+        if row is None:
+            return None
+        # The automation's writes read cr.now() next: it is this time, known
+        # now without asking. Odoo keeps it in ``_now`` (sql_db.BaseCursor).
+        if getattr(cr, "_now", False) is None:
+            cr._now = row[1]
+        return row[0]
 
     @api.model
     def _enqueue(

@@ -3,7 +3,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..lib import defaults
-from ..plumbing import notify_cron_workers
+from ..plumbing import after_response, notify_cron_workers
 
 DISPATCHER_XMLID = "ir_cron_webhook_dispatcher_%d"
 INCOMING_XMLID = "ir_cron_incoming_webhook_queue_%d"
@@ -101,7 +101,11 @@ class IrCron(models.Model):
         """Tells the cron workers, once this transaction commits, that a
         trigger of this database is due."""
         dbname = self.env.cr.dbname
-        self.env.cr.postcommit.add(lambda: notify_cron_workers(dbname))
+        # In a request, once its answer is sent: the client does not wait
+        # for the cron workers' wake-up.
+        self.env.cr.postcommit.add(
+            lambda: after_response(lambda: notify_cron_workers(dbname))
+        )
 
     @api.model
     def _integration_dispatcher_crons(self):

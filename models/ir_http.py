@@ -13,7 +13,7 @@ from odoo.tools import config
 
 from ..lib import api_policy, networks, ratelimit
 from ..lib.api_usage import usage_tally
-from ..plumbing import ReadOnlyFromNextStatement
+from ..plumbing import ReadOnlyFromNextStatement, run_after_response
 from . import webhook_request
 
 _logger = logging.getLogger(__name__)
@@ -75,8 +75,14 @@ class IrHttp(models.AbstractModel):
         return result
 
     @classmethod
+    def _post_dispatch(cls, response):
+        super()._post_dispatch(response)
+        run_after_response(response)
+
+    @classmethod
     def _handle_error(cls, exception):
         response = super()._handle_error(exception)
+        run_after_response(response)
         # A limited key sees where it stands on every answer, errors included.
         decision = getattr(request, "integration_rate_decision", None)
         headers = getattr(response, "headers", None)
@@ -363,7 +369,7 @@ class IrHttp(models.AbstractModel):
         if limits:
             decision = limiter._hit(f"apikey:{api_key.key_id}", limits, tally=tally)
         else:
-            limiter._count(tally, "allowed")
+            limiter._count(tally, "allowed", after_response=True)
         request.env["res.users.apikeys"]._integration_note_use(
             api_key.key_id, cls._integration_client_address()
         )
@@ -374,7 +380,9 @@ class IrHttp(models.AbstractModel):
         api_key = cls._integration_current_api_key()
         if api_key is not None:
             tally = usage_tally(api_key.key_id, fields.Datetime.now().date())
-            request.env["integration.rate.limiter"]._count(tally, field)
+            request.env["integration.rate.limiter"]._count(
+                tally, field, after_response=True
+            )
 
     @classmethod
     def _integration_rate_limited(cls, decision):

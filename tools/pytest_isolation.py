@@ -6,9 +6,18 @@ outlive the rollback of each test. The test client always calls from
 127.0.0.1: without this, the wrong keys some tests send on purpose would add
 up across tests (and across runs on a reused database) until the guard
 against key guessing answered 429 to the Bearer calls of later tests.
+
+The server answers a call before it writes some counters (usage of a key,
+accepted incoming calls: ``plumbing.after_response``), in the same process
+as the tests: ``HttpCase.url_open`` returns once that work is done too, so
+that a test reads the counters of the calls it made.
 """
 
 import pytest
+
+# Longer than any counter's write; a test that times out here goes on and
+# fails on the count it reads, if it reads one.
+AFTER_RESPONSE_TIMEOUT = 10  # seconds
 
 
 @pytest.fixture(autouse=True)
@@ -24,3 +33,24 @@ def _forget_failed_authentications():
             "WHERE key LIKE 'auth-failure:%%'"
         )
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _url_open_waits_for_work_after_the_answer():
+    from unittest.mock import patch
+
+    from odoo.tests.common import HttpCase
+
+    from odoo.addons.integration_gateway.plumbing import (
+        wait_for_work_after_responses,
+    )
+
+    url_open = HttpCase.url_open
+
+    def url_open_and_wait(self, *args, **kwargs):
+        response = url_open(self, *args, **kwargs)
+        wait_for_work_after_responses(AFTER_RESPONSE_TIMEOUT)
+        return response
+
+    with patch.object(HttpCase, "url_open", url_open_and_wait):
+        yield

@@ -224,6 +224,30 @@ class TestWebhookValidator(TransactionCase):
         self.assertEqual(messages._gc_expired_messages(), (0, 0))
         self.assertTrue(messages.browse(claim).exists())
 
+    def test_claim_is_one_statement_that_gives_the_transaction_time(self):
+        """The automation run after a claim writes with cr.now(): the claim
+        tells the cursor that time, which it would ask for in a round trip
+        of its own."""
+        validator = self._create()
+        automation = self.env["base.automation"].create(
+            {
+                "name": "Hook",
+                "model_id": self.env["ir.model"]._get("res.partner").id,
+                "trigger": "on_webhook",
+                "webhook_validator_id": validator.id,
+            }
+        )
+        messages = self.env["integration.webhook.message"]
+        cr = self.env.cr
+        cr._now = None  # as at the start of a request's transaction
+        statements = cr.sql_log_count
+        claim = messages._claim(automation.id, validator.id, "m-1", 3600)
+        now = cr.now()
+        self.assertEqual(cr.sql_log_count - statements, 1)
+        cr.execute("SELECT (now() AT TIME ZONE 'UTC')")
+        self.assertEqual(now, cr.fetchone()[0])
+        self.assertEqual(messages.browse(claim).received_at, now)
+
 
 @tagged("post_install", "-at_install")
 class TestConcurrentDeliveries(TransactionCase):

@@ -2,12 +2,13 @@
 sent, the compaction changes no sum, and retention never makes them go
 back."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from odoo import fields
-from odoo.tests import tagged
+from odoo import SUPERUSER_ID, api, fields, sql_db
+from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.integration_gateway.plumbing import own_cursor
 from odoo.addons.integration_gateway.tests.common import WebhookCase
@@ -102,3 +103,62 @@ class TestMetricsCounters(WebhookCase):
             self.assertIsNone(limiter._hit("test-metrics:a", "3/minute"))
             self.assertFalse(limiter._count("test-metrics:a", "calls"))
         self.assertEqual(errors(), before + 2)
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentCompaction(TransactionCase):
+    """The cron and the autovacuum fold the attempt counters at the same
+    time, each on a transaction of its own."""
+
+    def setUp(self):
+        super().setUp()
+        with self._committed() as env:
+            self.endpoint_id = (
+                env["integration.webhook.endpoint"]
+                .create({"name": "Folded twice", "url": "https://example.com/hook"})
+                .id
+            )
+            # Two batches of the dispatchers: two rows to fold.
+            for duration in (10, 30):
+                env["integration.metrics"]._count_attempts(
+                    [(self.endpoint_id, 200, duration)]
+                )
+        self.addCleanup(self._delete_endpoint)
+
+    @contextmanager
+    def _committed(self):
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            yield api.Environment(cr, SUPERUSER_ID, {})
+
+    def _delete_endpoint(self):
+        with self._committed() as env:
+            env.cr.execute(
+                "DELETE FROM integration_metrics_attempt_count WHERE endpoint_id = %s",
+                [self.endpoint_id],
+            )
+            env.cr.execute(
+                "DELETE FROM integration_webhook_endpoint WHERE id = %s",
+                [self.endpoint_id],
+            )
+
+    def _rows(self, env):
+        env.cr.execute(
+            "SELECT attempts, compacted FROM integration_metrics_attempt_count"
+            " WHERE endpoint_id = %s",
+            [self.endpoint_id],
+        )
+        return env.cr.fetchall()
+
+    def test_second_compaction_leaves_the_rows_to_the_first(self):
+        with self._committed() as second:
+            # Its snapshot is taken before the first one commits.
+            self.assertEqual(len(self._rows(second)), 2)
+            with self._committed() as first:
+                self.assertGreaterEqual(first["integration.metrics"]._compact(), 2)
+            # Not an error in the log: nothing went wrong.
+            with self.assertNoLogs("odoo.sql_db", "ERROR"):
+                self.assertEqual(second["integration.metrics"]._compact(), 0)
+            # Its transaction goes on.
+            self.assertEqual(len(self._rows(second)), 2)
+        with self._committed() as after:
+            self.assertEqual(self._rows(after), [(2, True)])
