@@ -186,12 +186,15 @@ class IntegrationWebhookDelivery(models.Model):
         the current transaction, and wakes a dispatcher when it commits.
         ``payload`` is the event's body in Odoo's shape; endpoints that want
         the Standard Webhooks envelope get it, built once."""
+        # Read once per worker, not once per event (the endpoint's row is
+        # not read on this path).
+        formats = endpoints.sudo()._integration_payload_formats()
         bodies = {"odoo": payload}
-        if event_type and "standard" in endpoints.mapped("payload_format"):
+        if event_type and "standard" in formats.values():
             bodies["standard"] = event_schema.envelope(payload, event_type.name)
         delivery = self._insert_deliveries(
             [
-                (endpoint.id, bodies.get(endpoint.payload_format, payload))
+                (endpoint.id, bodies.get(formats[endpoint.id], payload))
                 for endpoint in endpoints
             ],
             record=record,
@@ -199,15 +202,13 @@ class IntegrationWebhookDelivery(models.Model):
             event_type=event_type,
         )
         data = self.env.cr.precommit.data
-        # Deliveries to archived or disabled endpoints wait, unsent, until
-        # the endpoint is enabled again, which wakes the dispatchers then:
-        # waking them now would make them look for nothing to send.
-        sendable = any(e.active and not e.disabled_at for e in endpoints.sudo())
-        if sendable and "integration_gateway.wake" not in data:
+        if "integration_gateway.wake" not in data:
             data["integration_gateway.wake"] = delivery[:1].id
+            data["integration_gateway.wake_endpoints"] = set()
             # At commit time, so that a rolled-back savepoint cannot take the
             # wake-up away from deliveries created after it.
             self.env.cr.precommit.add(self.sudo()._wake_dispatcher_on_commit)
+        data["integration_gateway.wake_endpoints"].update(endpoints.ids)
         return delivery
 
     def _insert_deliveries(self, rows, record=None, action=None, event_type=None):
@@ -286,8 +287,17 @@ class IntegrationWebhookDelivery(models.Model):
         return {}
 
     def _wake_dispatcher_on_commit(self):
-        token = self.env.cr.precommit.data.get("integration_gateway.wake", 0)
-        self.env["integration.webhook.dispatcher"]._wake(one=token)
+        data = self.env.cr.precommit.data
+        token = data.get("integration_gateway.wake", 0)
+        # Deliveries to archived or disabled endpoints wait, unsent, until
+        # the endpoint is enabled again, which wakes the dispatchers then:
+        # waking them now would make them look for nothing to send. Told
+        # apart in the statement that writes the trigger.
+        endpoint_ids = sorted(data.get("integration_gateway.wake_endpoints", ()))
+        self.env["integration.webhook.endpoint"].flush_model(["active", "disabled_at"])
+        self.env["integration.webhook.dispatcher"]._wake(
+            one=token, for_endpoints=endpoint_ids
+        )
 
     @api.model
     def _send_test(self, endpoint, payload, event_type=None):

@@ -189,10 +189,14 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
     # -- the dispatcher crons (see ir.cron) -----------------------------------
 
     @api.model
-    def _wake(self, one=None):
+    def _wake(self, one=None, for_endpoints=None):
         """Triggers the active dispatcher crons (after commit); only one of
-        them, picked by the integer ``one``, when one is enough."""
-        self.env["ir.cron"]._integration_wake_dispatchers(one=one)
+        them, picked by the integer ``one``, when one is enough; with
+        ``for_endpoints`` (ids), only if one of them can be sent to (active
+        and not disabled)."""
+        self.env["ir.cron"]._integration_wake_dispatchers(
+            one=one, for_endpoints=for_endpoints
+        )
 
     @api.model
     def _crons(self):

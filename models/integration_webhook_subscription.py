@@ -166,11 +166,24 @@ class IntegrationWebhookEndpoint(models.Model):
 
     def write(self, vals):
         result = super().write(vals)
-        if "active" in vals:
-            # Archived endpoints get no new events: the subscriptions read
-            # per worker must know.
+        if "active" in vals or "payload_format" in vals:
+            # Archived endpoints get no new events, and an endpoint's format
+            # shapes its next events: what each worker keeps must know.
             self.env.registry.clear_cache()
         return result
+
+    def _integration_payload_formats(self):
+        """``{endpoint id: payload format}`` of these endpoints, read once
+        per worker and endpoint, not on every event."""
+        return {
+            endpoint_id: self._integration_payload_format(endpoint_id)
+            for endpoint_id in self.ids
+        }
+
+    @api.model
+    @tools.ormcache("endpoint_id")
+    def _integration_payload_format(self, endpoint_id):
+        return self.browse(endpoint_id).payload_format
 
     def unlink(self):
         # Their subscriptions go with them (on delete cascade, in SQL).

@@ -1,7 +1,7 @@
 import json
 import logging
 
-from odoo import Command, api, fields, models
+from odoo import Command, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from ..lib import event_schema
@@ -270,12 +270,36 @@ class IrActionsServer(models.Model):
             "_id": record.id,
             "_action": f"{self.name}(#{self.id})",
         }
-        if self.webhook_field_ids:
-            values.update(
-                record.read(self.webhook_field_ids.mapped("name"), load=None)[0]
-            )
+        if names := self._integration_webhook_field_names(self.id):
+            values.update(record.read(list(names), load=None)[0])
         # str() for what JSON has no type for (dates, binaries, ...), as Odoo does.
         return json.dumps(values, sort_keys=True, default=str)
+
+    def _compute_warning(self):
+        # Odoo computes an action's warnings before each of its runs: for a
+        # webhook, that reads its fields and their definitions, two queries
+        # on the path of every event. They depend on the action's settings
+        # (each change of an action empties the registry's caches on every
+        # worker: ir.actions.actions.write) and on the models' fields (a
+        # registry reload): a saved webhook action's are kept per worker.
+        saved = self.filtered(lambda a: a.state == "webhook" and isinstance(a.id, int))
+        super(IrActionsServer, self - saved)._compute_warning()
+        for action in saved:
+            action.warning = self._integration_saved_warning(action.id, self.env.lang)
+
+    @api.model
+    @tools.ormcache("action_id", "lang")
+    def _integration_saved_warning(self, action_id, lang):
+        action = self.sudo().with_context(lang=lang).browse(action_id)
+        return "\n\n".join(action._get_warning_messages()) or False
+
+    @api.model
+    @tools.ormcache("action_id")
+    def _integration_webhook_field_names(self, action_id):
+        """The names of the fields the webhook of action ``action_id`` sends,
+        read once per worker, not on every event: a change of an action
+        empties that cache on every worker (ir.actions.actions.write)."""
+        return tuple(self.sudo().browse(action_id).webhook_field_ids.mapped("name"))
 
     @api.model
     def _link_existing_webhook_actions(self):

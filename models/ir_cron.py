@@ -17,10 +17,19 @@ class IrCron(models.Model):
     _inherit = "ir.cron"
 
     @api.model
-    def _integration_wake_dispatchers(self, one=None):
+    def _integration_wake_dispatchers(self, one=None, for_endpoints=None):
         """Triggers the active dispatcher crons (after commit); only one of
-        them, picked by the integer ``one``, when one is enough."""
-        self._integration_wake(DISPATCHER_XMLID, one)
+        them, picked by the integer ``one``, when one is enough; with
+        ``for_endpoints`` (ids), only if one of those endpoints is active
+        and not disabled."""
+        only_if = None
+        if for_endpoints is not None:
+            only_if = SQL(
+                "EXISTS (SELECT 1 FROM integration_webhook_endpoint"
+                " WHERE id = ANY(%s) AND active AND disabled_at IS NULL)",
+                list(for_endpoints),
+            )
+        self._integration_wake(DISPATCHER_XMLID, one, only_if=only_if)
 
     @api.model
     def _integration_wake_incoming(self, one=None):
@@ -29,7 +38,7 @@ class IrCron(models.Model):
         self._integration_wake(INCOMING_XMLID, one)
 
     @api.model
-    def _integration_wake(self, xmlid_pattern, one=None):
+    def _integration_wake(self, xmlid_pattern, one=None, only_if=None):
         """Triggers the active crons of this addon whose XML id matches
         ``xmlid_pattern`` (``%d`` standing for their number), after commit;
         only one of them, picked by the integer ``one``, when one is enough.
@@ -38,15 +47,20 @@ class IrCron(models.Model):
         path of every request that queues a webhook: the crons are found
         and triggered in one statement, and the cron workers are notified on
         a connection this process keeps, where Odoo opens (and closes) one
-        each time."""
+        each time. ``only_if``: an SQL condition without which nothing is
+        triggered, checked in the same statement."""
         # One statement finds the crons and writes their triggers (the ORM's
         # create would add a query and its bookkeeping to every request).
-        self.env.cr.execute(self._integration_trigger_sql(xmlid_pattern, one))
+        self.env.cr.execute(
+            self._integration_trigger_sql(xmlid_pattern, one, only_if=only_if)
+        )
         if self.env.cr.rowcount:
             self._integration_notify_at_commit()
 
     @api.model
-    def _integration_trigger_sql(self, xmlid_pattern, one=None, *, unless_due=False):
+    def _integration_trigger_sql(
+        self, xmlid_pattern, one=None, *, unless_due=False, only_if=None
+    ):
         """The statement that writes the triggers ``_integration_wake``
         writes, returning their crons' ids; ``one`` is an integer or an SQL
         expression (a statement can trigger the cron of a row it inserts).
@@ -71,7 +85,7 @@ class IrCron(models.Model):
                      WHERE d.module = 'integration_gateway'
                        AND d.name LIKE %(xmlids)s
                        AND c.active) crons
-             WHERE %(pick)s %(unless_due)s
+             WHERE %(pick)s %(unless_due)s %(only_if)s
             RETURNING cron_id
             """,
             now=fields.Datetime.now(),
@@ -88,6 +102,7 @@ class IrCron(models.Model):
             )
             if unless_due
             else SQL(),
+            only_if=SQL(" AND %s", only_if) if only_if is not None else SQL(),
         )
 
     @api.model

@@ -5,6 +5,7 @@ shape."""
 
 import json
 import logging
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import UserError, ValidationError
@@ -155,6 +156,61 @@ class TestWebhookOutbox(WebhookCase):
             [("cron_id", "in", self.env["ir.cron"]._integration_dispatcher_crons().ids)]
         )
         self.assertTrue(triggers)
+
+    def test_an_event_of_a_saved_action_reads_only_its_record(self):
+        """Once a worker ran a webhook action, its next events read neither
+        the action's fields (Odoo's warning check, the payload's field
+        names) nor its endpoint: the record, one INSERT."""
+        endpoint = self.env["integration.webhook.endpoint"].create(
+            {"name": "Cached", "url": self.receiver.url("/cached")}
+        )
+        action = self.make_action(
+            endpoint.url, webhook_field_ids=[Command.set(self.fields.ids)]
+        )
+        first, second = self.env["res.partner"].create(
+            [{"name": "First", "email": "a@example.com"}, {"name": "Second"}]
+        )
+        self.env.flush_all()  # the action saved, as it is long before its events
+        self.run_action(action, first)
+        self.env.flush_all()
+        self.env.invalidate_all()  # as a new request does
+        statements = []
+        execute = type(self.env.cr).execute
+
+        def seen(cr, query, params=None, log_exceptions=True):
+            statements.append(str(getattr(query, "code", query)))
+            return execute(cr, query, params, log_exceptions)
+
+        with patch.object(type(self.env.cr), "execute", seen):
+            self.run_action(action, second)
+        read = " ".join(statements)
+        for table in (
+            "ir_act_server_webhook_field_rel",
+            "ir_model_fields",
+            "integration_webhook_endpoint",
+        ):
+            self.assertNotIn(f'FROM "{table}"', read)
+        self.assertEqual(len(self.deliveries_of(second)), 1)
+        self.assertEqual(
+            json.loads(self.deliveries_of(second).payload)["name"], "Second"
+        )
+
+    def test_a_saved_webhook_actions_warning_follows_its_fields(self):
+        """Its warnings are kept per worker, and forgotten when it changes."""
+        endpoint = self.env["integration.webhook.endpoint"].create(
+            {"name": "Warned", "url": self.receiver.url("/warned")}
+        )
+        action = self.make_action(
+            endpoint.url, webhook_field_ids=[Command.set(self.fields.ids)]
+        )
+        self.assertFalse(action.warning)
+        restricted = self.env["ir.model.fields"]._get("res.partner", "signup_type")
+        action.webhook_field_ids = [Command.link(restricted.id)]
+        action.invalidate_recordset(["warning"])
+        self.assertIn("Group-restricted fields", action.warning)
+        action.webhook_field_ids = [Command.clear()]
+        action.invalidate_recordset(["warning"])
+        self.assertFalse(action.warning)
 
     def test_no_wake_for_deliveries_that_wait(self):
         """Deliveries to an archived or disabled endpoint wait unsent: their
