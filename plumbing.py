@@ -205,10 +205,11 @@ def after_response(work):
     that bypasses it leaves its work to the thread's next request."""
     pending = _pending_work(create=True)
     if pending is None:
-        _run_work([work], counted=False)
+        _run_work(_Pending([work]))
         return
-    _work_left.add()
     pending.append(work)
+    if pending.attached:
+        _work_left.add(1)
 
 
 def run_after_response(response):
@@ -220,6 +221,9 @@ def run_after_response(response):
     one that is sent runs the work, once."""
     pending = _pending_work(create=True)
     if pending is not None and hasattr(response, "call_on_close"):
+        if not pending.attached:
+            pending.attached = True
+            _work_left.add(len(pending))
         response.call_on_close(lambda: _run_work(pending))
 
 
@@ -237,12 +241,18 @@ def _pending_work(create=False):
         left = getattr(_last_pending, "work", None)
         if left:
             _run_work(left)
-        pending = _last_pending.work = []
+        pending = _last_pending.work = _Pending()
         setattr(http.request, _AFTER_RESPONSE, pending)
     return pending
 
 
-def _run_work(pending, counted=True):
+class _Pending(list):
+    """The work of a request; ``attached`` once an answer will do it."""
+
+    attached = False
+
+
+def _run_work(pending):
     while pending:
         work = pending.pop(0)
         try:
@@ -250,20 +260,21 @@ def _run_work(pending, counted=True):
         except Exception:
             _logger.exception("Work after the answer failed")
         finally:
-            if counted:
+            if pending.attached:
                 _work_left.done()
 
 
 class _WorkLeft:
-    """How many pieces of work registered in this process are not done."""
+    """How many pieces of work of this process an answer will do once it is
+    sent, and has not done yet."""
 
     def __init__(self):
         self.count = 0
         self.changed = threading.Condition()
 
-    def add(self):
+    def add(self, count):
         with self.changed:
-            self.count += 1
+            self.count += count
 
     def done(self):
         with self.changed:
@@ -279,8 +290,8 @@ _work_left = _WorkLeft()
 
 
 def wait_for_work_after_responses(timeout):
-    """Waits until the work registered with :func:`after_response` in this
-    process is done, at most ``timeout`` seconds; returns whether it is.
-    For a caller in the same process as the server that must see that
-    work (the tests, which read counters right after a call)."""
+    """Waits until the answers sent by this process have done their work
+    (:func:`after_response`), at most ``timeout`` seconds; returns whether
+    they have. For a caller in the same process as the server that must
+    see that work (the tests, which read counters right after a call)."""
     return _work_left.wait(timeout)

@@ -283,9 +283,10 @@ class IrActionsServer(models.Model):
         # worker: ir.actions.actions.write) and on the models' fields (a
         # registry reload): a saved webhook action's are kept per worker.
         saved = self.filtered(lambda a: a.state == "webhook" and isinstance(a.id, int))
-        super(IrActionsServer, self - saved)._compute_warning()
+        result = super(IrActionsServer, self - saved)._compute_warning()
         for action in saved:
             action.warning = self._integration_saved_warning(action.id, self.env.lang)
+        return result
 
     @api.model
     @tools.ormcache("action_id", "lang")

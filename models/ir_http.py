@@ -76,8 +76,9 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _post_dispatch(cls, response):
-        super()._post_dispatch(response)
+        result = super()._post_dispatch(response)
         run_after_response(response)
+        return result
 
     @classmethod
     def _handle_error(cls, exception):
