@@ -135,9 +135,19 @@ class IntegrationWebhookDispatcher(models.AbstractModel):
                 )
                 done += result.sent
             sent += done
-            self.env["ir.cron"]._commit_progress(done)
+            self._commit_outcomes()
             plan.hold(self._held_back(set(keys), claimed_at, probing))
+        # The progress the cron shows, once per batch: a write of its
+        # progress row at every commit of outcomes cost a statement and the
+        # ORM's bookkeeping each time.
+        self.env["ir.cron"]._commit_progress(sent)
         return len(claimed), sent
+
+    def _commit_outcomes(self):
+        """Commits the outcomes recorded so far (see ``_dispatch_batch``):
+        ir.cron's ``_commit_progress`` outside of a cron's progress, which
+        only commits."""
+        self.env["ir.cron"].with_context(ir_cron_progress_id=False)._commit_progress()
 
     @api.model
     def _sender(self):
