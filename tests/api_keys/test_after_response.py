@@ -73,12 +73,7 @@ class TestKeyUsageAfterAnswer(ApiKeyMixin, HttpCase):
 
 class TestAcceptedCallsAfterAnswer(IncomingWebhookCase):
     def test_accepted_call_is_counted_after_the_answer(self):
-        validator = self._validator(
-            signature_scheme="none",
-            secret=False,
-            allowed_content_types="text/plain",
-            replay_protection=False,
-        )
+        validator = self._unsigned_validator()
         automation = self._automation(validator)
         Metrics = self.env["integration.metrics"]
         queries = []

@@ -88,6 +88,18 @@ class IncomingWebhookCase(HttpCase):
             {"name": "Sender", "secret": SECRET, **values}
         )
 
+    @classmethod
+    def _unsigned_validator(cls, **values):
+        """A validator of plain-text calls without signature nor replay
+        protection: the automation gets Odoo's own payload."""
+        return cls._validator(
+            signature_scheme="none",
+            secret=False,
+            allowed_content_types="text/plain",
+            replay_protection=False,
+            **values,
+        )
+
     def _runs(self):
         self.partner.invalidate_recordset(["color"])
         return self.partner.color
@@ -535,12 +547,7 @@ class TestIncomingWebhookChecks(IncomingWebhookCase):
         self.assertEqual(other.color, 0, "the unsigned query string was not used")
 
     def test_unsigned_validator_keeps_cores_payload(self):
-        validator = self._validator(
-            signature_scheme="none",
-            secret=False,
-            allowed_content_types="text/plain",
-            replay_protection=False,
-        )
+        validator = self._unsigned_validator()
         automation = self._automation(validator)
         response = self.url_open(
             f"/web/hook/{automation.webhook_uuid}?ref=ACME-1",

@@ -30,6 +30,18 @@ class TestWebhookValidator(TransactionCase):
     def _create(self, **values):
         return self.Validator.create({"name": "Partner", **values})
 
+    def _hook(self, validator):
+        """An automation on partners called through a webhook that
+        ``validator`` checks."""
+        return self.env["base.automation"].create(
+            {
+                "name": "Hook",
+                "model_id": self.env["ir.model"]._get("res.partner").id,
+                "trigger": "on_webhook",
+                "webhook_validator_id": validator.id,
+            }
+        )
+
     def test_invalid_schema_is_refused_on_save(self):
         for schema, error in (
             ("{not json", "not valid JSON"),
@@ -113,14 +125,7 @@ class TestWebhookValidator(TransactionCase):
             allowed_networks="10.0.0.0/8",
             replay_window=2,
         )
-        automation = self.env["base.automation"].create(
-            {
-                "name": "Hook",
-                "model_id": self.env["ir.model"]._get("res.partner").id,
-                "trigger": "on_webhook",
-                "webhook_validator_id": validator.id,
-            }
-        )
+        automation = self._hook(validator)
         found, settings = self.Validator._webhook_lookup(automation.webhook_uuid)
         self.assertEqual(found, validator)
         self.assertEqual(settings.secrets, ("one", "two"))
@@ -173,14 +178,7 @@ class TestWebhookValidator(TransactionCase):
 
     def test_expired_messages_are_forgotten(self):
         validator = self._create(replay_window=1)
-        automation = self.env["base.automation"].create(
-            {
-                "name": "Hook",
-                "model_id": self.env["ir.model"]._get("res.partner").id,
-                "trigger": "on_webhook",
-                "webhook_validator_id": validator.id,
-            }
-        )
+        automation = self._hook(validator)
         messages = self.env["integration.webhook.message"]
 
         def claim_id(message_id):
@@ -206,14 +204,7 @@ class TestWebhookValidator(TransactionCase):
         """The window is stored in hours and counted in seconds: a message
         59 minutes old is still remembered by a one-hour window."""
         validator = self._create(replay_window=1)
-        automation = self.env["base.automation"].create(
-            {
-                "name": "Hook",
-                "model_id": self.env["ir.model"]._get("res.partner").id,
-                "trigger": "on_webhook",
-                "webhook_validator_id": validator.id,
-            }
-        )
+        automation = self._hook(validator)
         messages = self.env["integration.webhook.message"]
         claim = messages._claim(automation.id, validator.id, "m-1", 3600)
         self.env.cr.execute(
@@ -229,14 +220,7 @@ class TestWebhookValidator(TransactionCase):
         tells the cursor that time, which it would ask for in a round trip
         of its own."""
         validator = self._create()
-        automation = self.env["base.automation"].create(
-            {
-                "name": "Hook",
-                "model_id": self.env["ir.model"]._get("res.partner").id,
-                "trigger": "on_webhook",
-                "webhook_validator_id": validator.id,
-            }
-        )
+        automation = self._hook(validator)
         messages = self.env["integration.webhook.message"]
         cr = self.env.cr
         cr._now = None  # as at the start of a request's transaction
