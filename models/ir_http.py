@@ -3,7 +3,7 @@ import re
 
 from psycopg2.errors import ReadOnlySqlTransaction
 from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import Unauthorized
+from werkzeug.exceptions import HTTPException, Unauthorized
 
 from odoo import fields, models
 from odoo.exceptions import AccessError
@@ -83,6 +83,12 @@ class IrHttp(models.AbstractModel):
     @classmethod
     def _handle_error(cls, exception):
         response = super()._handle_error(exception)
+        if isinstance(response, HTTPException):
+            # An HTTP error answers as a WSGI application of its own (e.g.
+            # the 403 of an http route's AccessError): the response it would
+            # build is built now, so that it carries the headers below and
+            # does the request's work once it is sent.
+            response = response.get_response(request.httprequest.environ)
         run_after_response(response)
         # A limited key sees where it stands on every answer, errors included.
         decision = getattr(request, "integration_rate_decision", None)

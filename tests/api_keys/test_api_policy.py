@@ -12,12 +12,14 @@ import xmlrpc.client
 from unittest.mock import patch
 
 import odoo
+from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import Transport
 from odoo.tools import SQL, mute_logger
 
 from odoo.addons.base.models.res_users import KEY_CRYPT_CONTEXT
+from odoo.addons.integration_gateway.lib.api_usage import usage_tally
 
 from ..common import ApiKeyMixin
 
@@ -340,13 +342,17 @@ class TestJson2Policies(ApiPolicyCase):
         self.assertEqual((api_key.key_id, api_key.policy_id), (core_key.id, None))
 
     def test_other_bearer_routes(self):
-        token, _key = self.make_key(self.partners_policy)
+        token, key = self.make_key(self.partners_policy)
         with self.refused():
             response = self.url_open(
                 "/json/1/odoo/contacts", headers={"Authorization": f"Bearer {token}"}
             )
         self.assertEqual(response.status_code, 403, response.text)
         self.assertIn("keys with a policy may not use this route", response.text)
+        # Counted once the answer is sent, as every call of the key is.
+        tally = usage_tally(key.id, fields.Datetime.now().date())
+        counts = self.env["integration.rate.limiter"]._drain(tally)
+        self.assertEqual(counts, {tally: {"allowed": 1, "denied": 1}})
 
 
 @tagged("post_install", "-at_install")
