@@ -203,12 +203,13 @@ class IntegrationWebhookDelivery(models.Model):
         )
         data = self.env.cr.precommit.data
         if "integration_gateway.wake" not in data:
-            data["integration_gateway.wake"] = delivery[:1].id
-            data["integration_gateway.wake_endpoints"] = set()
+            # The dispatcher picked by the first delivery, and the endpoints
+            # of the transaction's deliveries.
+            data["integration_gateway.wake"] = (delivery[:1].id, set())
             # At commit time, so that a rolled-back savepoint cannot take the
             # wake-up away from deliveries created after it.
             self.env.cr.precommit.add(self.sudo()._wake_dispatcher_on_commit)
-        data["integration_gateway.wake_endpoints"].update(endpoints.ids)
+        data["integration_gateway.wake"][1].update(endpoints.ids)
         return delivery
 
     def _insert_deliveries(self, rows, record=None, action=None, event_type=None):
@@ -287,13 +288,11 @@ class IntegrationWebhookDelivery(models.Model):
         return {}
 
     def _wake_dispatcher_on_commit(self):
-        data = self.env.cr.precommit.data
-        token = data.get("integration_gateway.wake", 0)
+        token, endpoint_ids = self.env.cr.precommit.data["integration_gateway.wake"]
         # Deliveries to archived or disabled endpoints wait, unsent, until
         # the endpoint is enabled again, which wakes the dispatchers then:
         # waking them now would make them look for nothing to send. Told
         # apart in the statement that writes the trigger.
-        endpoint_ids = sorted(data.get("integration_gateway.wake_endpoints", ()))
         self.env["integration.webhook.endpoint"].flush_model(["active", "disabled_at"])
         self.env["integration.webhook.dispatcher"]._wake(
             one=token, for_endpoints=endpoint_ids
